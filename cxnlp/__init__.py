@@ -1,0 +1,2 @@
+"""cxnlp — German customer-feedback mining: ingest, tagging, Kundenerlebnis vs. Kundenerfahrung, alerts."""
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""The `cxnlp` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _prefect_env(root: Path) -> None:
+    """Local, quiet Prefect: ephemeral server, no telemetry, state kept under var/ of the project."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_HOME", str(root / "var" / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from cxnlp.config import load_settings, load_sources
+    from cxnlp.ingest.pipeline import Ingestor
+    from cxnlp.runs import new_run_id
+    from cxnlp.store import open_store
+
+    settings = load_settings(args.root)
+    sources = load_sources(settings.root, args.sources)
+    if args.only:
+        sources = [s for s in sources if s.name in set(args.only)]
+    run_id = new_run_id("ingest")
+    with open_store(settings) as store:
+        store.start_run(run_id, "ingest")
+        stats = Ingestor(store, settings).ingest(sources, run_id)
+        out = {k: v.as_dict() for k, v in stats.items()}
+        store.finish_run(run_id, "completed", {"ingest": out})
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cxnlp.config import load_settings
+
+    settings = load_settings(args.root)
+    if args.no_prefect:
+        from cxnlp.runs import run_pipeline
+
+        res = run_pipeline(settings)
+    else:
+        _prefect_env(settings.root)
+        from flows.nightly import nightly
+
+        res = nightly(str(settings.root))
+    store_path = settings.path("store", "path")
+    print()
+    print(f"run {res['run_id']} finished")
+    for name, s in res["ingest"].items():
+        print(f"  {name:<16} read {s['rows_read']:>6}  stored {s['stored']:>6}  duplicates {s['duplicates']:>5}  "
+              f"quarantined {s['quarantined']:>4}  unchanged {s['unchanged']:>6}")
+    print(f"store:  {_rel(store_path)}  (DuckDB; tables feedback, duplicates, quarantine, tags, runs)")
+    print(f"report: {_rel(Path(res['report']))}")
+    return 0
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cxnlp.config import load_settings
+
+    settings = load_settings(args.root)
+    _prefect_env(settings.root)
+    from flows.nightly import serve
+
+    serve(cron=args.cron, timezone=args.timezone, root=str(settings.root))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from cxnlp.samplegen import generate
+
+    counts = generate(args.out, seed=args.seed)
+    print(json.dumps(counts, indent=2))
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+
+    with open_store(load_settings(args.root), read_only=True) as store:
+        rows = store.query_dicts(
+            "SELECT source_name, file, row_number, reason, detail, left(raw, 120) AS raw FROM quarantine "
+            "ORDER BY source_name, file, row_number LIMIT ?", [args.limit])
+    for r in rows:
+        print(f"{r['source_name']}/{r['file']}:{r['row_number']}  {r['reason']}  ({r['detail']})  {r['raw']!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cxnlp", description="German customer-feedback mining.")
+    p.add_argument("--root", help="project folder holding configs/ (default: found from the current folder)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("ingest", help="ingest the configured sources into the store")
+    s.add_argument("--sources", help="a sources.yaml other than configs/sources.yaml")
+    s.add_argument("--only", nargs="*", help="only these source names")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("run", help="run the nightly flow once")
+    s.add_argument("--no-prefect", action="store_true", help="run the stages as plain functions")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (Prefect deployment)")
+    s.add_argument("--cron", default="0 2 * * *")
+    s.add_argument("--timezone", default="Europe/Berlin")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("sample", help="(re)generate the sample data")
+    s.add_argument("out", nargs="?", default="data/sample")
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
+    s.add_argument("--limit", type=int, default=50)
+    s.set_defaults(func=cmd_quarantine)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # clear one-line errors for known failure kinds
+        from cxnlp.config import ConfigError
+        from cxnlp.store import StoreError
+
+        if isinstance(e, (ConfigError, StoreError, FileNotFoundError)):
+            print(f"cxnlp: error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Offline language identification (py3langid: a naive Bayes model that ships inside its wheel).
+
+German is the focus: other languages are kept and flagged, never dropped. Very short or low-confidence
+texts get the configured default language with their (low) score, so analysts can filter on it.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_LETTERS = re.compile(r"[^\W\d_]", re.U)
+# Frequent German function words: a text with several of them is German even when short.
+_DE_WORDS = frozenset(
+    "und der die das nicht ist ich ein eine mit auf für von zu den dem es sie wir war sehr auch "
+    "aber noch nur schon mal bei nach wie kein keine mein meine bin habe hat wurde immer total echt "
+    "leider super gut schlecht".split()
+)
+
+
+@lru_cache(maxsize=4)
+def _identifier(candidates: tuple[str, ...]):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(candidates))
+    return ident
+
+
+class LanguageDetector:
+    def __init__(self, candidates: list[str] | tuple[str, ...] = ("de", "en", "fr", "it", "es", "nl", "tr", "pl"),
+                 default: str = "de", min_confidence: float = 0.55, min_letters: int = 12):
+        self.candidates = tuple(candidates)
+        self.default = default
+        self.min_confidence = min_confidence
+        self.min_letters = min_letters
+
+    def detect(self, text: str) -> tuple[str, float]:
+        """(ISO 639-1 code, confidence 0..1); ("und", 0.0) when the text has no letters."""
+        n_letters = len(_LETTERS.findall(text[:400]))
+        if n_letters == 0:
+            return "und", 0.0
+        lang, prob = _identifier(self.candidates).classify(text[:2000])
+        prob = float(prob)
+        if lang != "de" and self.default == "de":
+            words = text.lower().split()
+            de_hits = sum(1 for w in words if w.strip(".,!?;:") in _DE_WORDS)
+            if de_hits >= 2 and de_hits >= 0.2 * len(words):
+                return "de", max(prob, 0.6)
+        if n_letters < self.min_letters or prob < self.min_confidence:
+            return self.default, round(min(prob, self.min_confidence), 4)
+        return lang, round(prob, 4)

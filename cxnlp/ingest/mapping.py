@@ -1,0 +1,257 @@
+"""Turn one raw input row into a :class:`Feedback` (or a quarantine reason) following a source mapping."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cxnlp.config import SourceConfig
+from cxnlp.ingest.dedup import content_hash, near_key
+from cxnlp.ingest.language import LanguageDetector
+from cxnlp.ingest.normalize import normalize_text
+from cxnlp.ingest.redact import Redactor
+from cxnlp.schema import RATING_RANGES, Feedback
+
+
+class RowRejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+_DATE_FORMATS = (
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d.%m.%y %H:%M",
+    "%d.%m.%y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+)
+_STARS = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(?:/\s*([0-9]+)|von\s+([0-9]+)|sterne?|stars?|★)?\s*$", re.I)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_datetime(value: Any, tz: str, fmt: str | None = None) -> datetime:
+    """A tz-aware UTC datetime from ISO strings, German formats, epoch seconds/milliseconds or datetime
+    objects. Naive values are read in ``tz``. Raises RowRejected."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RowRejected("missing_date", "no creation date")
+    dt: datetime | None = None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise RowRejected("unparseable_date", repr(value))
+        secs = value / 1000.0 if value > 1e11 else float(value)
+        try:
+            return datetime.fromtimestamp(secs, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise RowRejected("unparseable_date", repr(value)) from None
+    else:
+        s = str(value).strip()
+        if fmt:
+            try:
+                dt = datetime.strptime(s, fmt)
+            except ValueError:
+                dt = None
+        if dt is None:
+            try:
+                dt = datetime.fromisoformat(s)
+            except ValueError:
+                dt = None
+        if dt is None and s.isdigit() and len(s) in (10, 13):
+            return parse_datetime(int(s), tz)
+        if dt is None:
+            for f in _DATE_FORMATS:
+                try:
+                    dt = datetime.strptime(s, f)
+                    break
+                except ValueError:
+                    continue
+        if dt is None:
+            raise RowRejected("unparseable_date", s[:80])
+    if dt.tzinfo is None:
+        try:
+            dt = dt.replace(tzinfo=_zone(tz))
+        except Exception:
+            raise RowRejected("unparseable_date", f"unknown timezone {tz}") from None
+    if not (1990 <= dt.year <= 2100):
+        raise RowRejected("unparseable_date", f"implausible year {dt.year}")
+    return dt.astimezone(timezone.utc)
+
+
+def parse_rating(value: Any, field: str) -> int | None:
+    """An integer on the field's scale, or None when empty. "4", "4,0", "4/5", "4 Sterne", "★★★★☆"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RowRejected("unparseable_rating", f"{field}={value!r}")
+    lo, hi = RATING_RANGES[field]
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RowRejected("unparseable_rating", f"{field}={value!r}")
+        num = float(value)
+    else:
+        s = str(value).strip()
+        if not s:
+            return None
+        if set(s) <= {"★", "☆", " "} and "★" in s:
+            num = float(s.count("★"))
+        else:
+            m = _STARS.match(s)
+            if not m:
+                raise RowRejected("unparseable_rating", f"{field}={s[:40]!r}")
+            num = float(m.group(1).replace(",", "."))
+            scale = m.group(2) or m.group(3)
+            if scale and int(scale) != hi:
+                if int(scale) <= 0:
+                    raise RowRejected("unparseable_rating", f"{field}={s[:40]!r}")
+                num = lo + (num / int(scale)) * (hi - lo)
+    if num != round(num):
+        num = round(num)
+    n = int(num)
+    if not (lo <= n <= hi):
+        raise RowRejected("rating_out_of_range", f"{field}={value!r} not in {lo}..{hi}")
+    return n
+
+
+def parse_count(value: Any) -> int | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        n = int(float(str(value).replace(".", "").replace(",", "."))) if isinstance(value, str) else int(value)
+    except (ValueError, OverflowError):
+        return None
+    return n if n >= 0 else None
+
+
+def record_id(source_name: str, external_id: str | None, created_at: datetime, text: str, author: str | None) -> str:
+    """Deterministic id: from the source's own id when there is one, else from the content."""
+    if external_id:
+        key = f"{source_name}\x1fext\x1f{external_id}"
+    else:
+        key = f"{source_name}\x1fcontent\x1f{created_at.isoformat()}\x1f{author or ''}\x1f{text}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class RowMapper:
+    """Maps raw rows of one source onto the schema. Stateless between rows; cheap to call."""
+
+    def __init__(self, cfg: SourceConfig, *, redactor: Redactor, detector: LanguageDetector,
+                 author_salt: str, max_text_chars: int = 20_000, default_timezone: str = "Europe/Berlin",
+                 dedup_min_words: int = 6, redact_meta: bool = True, drop_columns: list[str] | None = None):
+        self.cfg = cfg
+        self.redactor = redactor
+        self.detector = detector
+        self.salt = author_salt.encode("utf-8")
+        self.max_chars = max_text_chars
+        self.tz = cfg.timezone or default_timezone
+        self.min_words = dedup_min_words
+        self.redact_meta = redact_meta
+        self.mapped_cols = set(cfg.columns.values())
+        self.drop = set(drop_columns or ())
+
+    def author_hash(self, author: Any) -> str | None:
+        if author is None:
+            return None
+        a = str(author).strip().lower()
+        if not a:
+            return None
+        return hmac.new(self.salt, a.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def _get(self, fields: dict[str, Any], target: str) -> Any:
+        col = self.cfg.columns.get(target)
+        if col is None:
+            return None
+        v = fields.get(col)
+        if isinstance(v, str):
+            v = v.strip()
+            return v or None
+        return v
+
+    def map(self, fields: dict[str, Any]) -> Feedback:
+        cfg = self.cfg
+        raw_text = self._get(fields, "text")
+        if raw_text is None:
+            raise RowRejected("empty_text", "no text")
+        if not isinstance(raw_text, str):
+            raw_text = str(raw_text)
+        if len(raw_text) > self.max_chars * 4:  # do not even normalise giant fields
+            raise RowRejected("oversize_text", f"{len(raw_text)} characters > {self.max_chars}")
+        text = normalize_text(raw_text)
+        if not text:
+            raise RowRejected("empty_text", "nothing left after removing markup and whitespace")
+        if len(text) > self.max_chars:
+            raise RowRejected("oversize_text", f"{len(text)} characters > {self.max_chars}")
+        created_at = parse_datetime(self._get(fields, "created_at"), self.tz, cfg.date_format)
+        ratings = {f: parse_rating(self._get(fields, f), f) for f in RATING_RANGES if f in cfg.columns}
+        ext = self._get(fields, "id")
+        if "id" in cfg.columns and ext is None:
+            raise RowRejected("missing_id", f"column {cfg.columns['id']!r} is empty")
+        ext_id = None if ext is None else str(ext)
+        author = self._get(fields, "author")
+        author_h = self.author_hash(author)
+        text, pii = self.redactor.redact(text)
+        title = self._get(fields, "title")
+        if title is not None:
+            title = normalize_text(str(title)) or None
+            if title:
+                title, tpii = self.redactor.redact(title)
+                for k, v in tpii.items():
+                    pii[k] = pii.get(k, 0) + v
+        rid = record_id(cfg.name, ext_id, created_at, text, author_h)
+        lang, lscore = self.detector.detect(text)
+        channel = self._get(fields, "channel") if "channel" in cfg.columns else None
+        channel = str(channel).strip().lower() if channel is not None else cfg.channel
+        thread = self._get(fields, "thread_id")
+        meta: dict[str, Any] = {}
+        for k, v in fields.items():
+            if k in self.mapped_cols or k in self.drop or v is None or v == "":
+                continue
+            if isinstance(v, str) and self.redact_meta:
+                v, _ = self.redactor.redact(v)
+            elif isinstance(v, datetime):
+                v = v.isoformat()
+            elif not isinstance(v, (int, float, bool, str)):
+                v = json.loads(json.dumps(v, default=str))
+            meta[k] = v
+        declared = self._get(fields, "language")
+        if declared:
+            meta["declared_language"] = str(declared)
+        return Feedback(
+            id=rid,
+            source=cfg.source,
+            source_name=cfg.name,
+            created_at=created_at,
+            text=text,
+            external_id=ext_id,
+            channel=channel,
+            title=title,
+            language=lang,
+            language_score=lscore,
+            author_hash=author_h,
+            thread_id=None if thread is None else str(thread),
+            likes=parse_count(self._get(fields, "likes")),
+            shares=parse_count(self._get(fields, "shares")),
+            replies=parse_count(self._get(fields, "replies")),
+            content_hash=content_hash(text),
+            near_key=near_key(text, cfg.source, author_h, rid, self.min_words),
+            pii=pii,
+            meta=meta,
+            **ratings,
+        )

@@ -1,0 +1,93 @@
+"""The nightly pipeline as plain, importable stage functions. The Prefect flow in ``flows/`` only
+orchestrates these; :func:`run_pipeline` runs the same stages without Prefect."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cxnlp.config import Settings, SourceConfig, load_settings, load_sources
+
+log = logging.getLogger("cxnlp.runs")
+
+
+def new_run_id(kind: str = "nightly") -> str:
+    return f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+
+
+def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id: str) -> dict[str, Any]:
+    from cxnlp.ingest.pipeline import Ingestor
+
+    stats = Ingestor(store, settings).ingest(sources, run_id)
+    return {name: s.as_dict() for name, s in stats.items()}
+
+
+def tag_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
+    """Tags stored feedback that has no tags yet. Filled by the classification work (issue 3)."""
+    try:
+        from cxnlp.classify.stage import tag_untagged  # noqa: F401
+    except ImportError:
+        return {"status": "skipped", "reason": "no tagger installed yet"}
+    return tag_untagged(store, settings, run_id)
+
+
+def aggregate_stage(store) -> dict[str, Any]:
+    return {"daily_volume_cells": store.rebuild_daily_volume()}
+
+
+def alert_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
+    """Backlash alerts: filled by the alerts work (issue 5)."""
+    return {"status": "skipped", "reason": "backlash monitor not built yet", "alerts": []}
+
+
+def report_stage(settings: Settings, run_id: str, results: dict[str, Any], summary: dict[str, Any]) -> Path:
+    from cxnlp.report.run_report import write_run_report
+
+    return write_run_report(settings.path("report", "dir"), run_id, results, summary)
+
+
+def ingest_markdown(run_id: str, ingest: dict[str, Any], summary: dict[str, Any]) -> str:
+    lines = [f"# cxnlp run `{run_id}`", "", "## Ingest (this run)", "",
+             "| source | rows read | stored | duplicates | quarantined | unchanged | files skipped |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, s in ingest.items():
+        lines.append(f"| {name} | {s['rows_read']} | {s['stored']} | {s['duplicates']} | {s['quarantined']} | "
+                     f"{s['unchanged']} | {s['files_skipped']} |")
+    reasons: dict[str, int] = {}
+    for s in ingest.values():
+        for r, n in s["reasons"].items():
+            reasons[r] = reasons.get(r, 0) + n
+    if reasons:
+        lines += ["", "Quarantined this run: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))]
+    t = summary["totals"]
+    lines += ["", f"**Store:** {t['feedback']} feedback rows, {t['duplicates']} duplicates, "
+                  f"{t['quarantine']} quarantined."]
+    return "\n".join(lines)
+
+
+def run_pipeline(settings: Settings | None = None, sources: list[SourceConfig] | None = None,
+                 run_id: str | None = None) -> dict[str, Any]:
+    """Every stage in order, without Prefect. Returns the stage results and where the report is."""
+    from cxnlp.store import open_store
+
+    settings = settings or load_settings()
+    sources = sources if sources is not None else load_sources(settings.root)
+    run_id = run_id or new_run_id()
+    results: dict[str, Any] = {}
+    with open_store(settings) as store:
+        store.start_run(run_id, "nightly")
+        try:
+            results["ingest"] = ingest_stage(store, settings, sources, run_id)
+            results["tag"] = tag_stage(store, settings, run_id)
+            results["aggregate"] = aggregate_stage(store)
+            results["alerts"] = alert_stage(store, settings, run_id)
+            summary = store.summary()
+        except BaseException as e:
+            store.finish_run(run_id, "failed", {"error": f"{type(e).__name__}: {e}", **results})
+            raise
+        store.finish_run(run_id, "completed", results)
+    report = report_stage(settings, run_id, results, summary)
+    return {"run_id": run_id, **results, "summary": summary, "report": str(report)}

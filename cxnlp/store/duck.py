@@ -1,0 +1,356 @@
+"""The embedded store: one DuckDB file. The only module that speaks SQL.
+
+Writes are transactional per batch: a batch's feedback, duplicates, quarantine rows and the file's
+progress marker commit together, so a run killed half-way leaves the store consistent and the next run
+resumes after the last committed batch. Ids are deterministic and every insert ignores rows already
+present, so re-ingesting the same input stores nothing twice.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from cxnlp.schema import Duplicate, Feedback, QuarantineRow
+
+SCHEMA_VERSION = 1
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS feedback (
+        id VARCHAR PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        source_name VARCHAR NOT NULL,
+        external_id VARCHAR,
+        channel VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        text VARCHAR NOT NULL,
+        title VARCHAR,
+        language VARCHAR,
+        language_score DOUBLE,
+        rating_stars TINYINT,
+        rating_nps TINYINT,
+        rating_csat TINYINT,
+        rating_ces TINYINT,
+        author_hash VARCHAR,
+        thread_id VARCHAR,
+        likes INTEGER,
+        shares INTEGER,
+        replies INTEGER,
+        content_hash VARCHAR NOT NULL,
+        near_key VARCHAR NOT NULL,
+        pii JSON,
+        meta JSON,
+        run_id VARCHAR,
+        ingested_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS duplicates (
+        id VARCHAR PRIMARY KEY,
+        original_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        source_name VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ,
+        likes INTEGER,
+        shares INTEGER,
+        replies INTEGER,
+        run_id VARCHAR,
+        ingested_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        key VARCHAR PRIMARY KEY,
+        source_name VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        row_number BIGINT NOT NULL,
+        reason VARCHAR NOT NULL,
+        detail VARCHAR,
+        raw VARCHAR,
+        run_id VARCHAR,
+        quarantined_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS files (
+        source_name VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        rows_done BIGINT NOT NULL,
+        status VARCHAR NOT NULL,
+        run_id VARCHAR,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source_name, fingerprint)
+    )""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        status VARCHAR NOT NULL,
+        stats JSON,
+        model_versions JSON
+    )""",
+    """CREATE TABLE IF NOT EXISTS tags (
+        feedback_id VARCHAR NOT NULL,
+        task VARCHAR NOT NULL,
+        label VARCHAR NOT NULL,
+        score DOUBLE,
+        evidence JSON,
+        model VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        run_id VARCHAR,
+        tagged_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (feedback_id, task, label)
+    )""",
+    """CREATE TABLE IF NOT EXISTS tag_state (
+        feedback_id VARCHAR PRIMARY KEY,
+        model VARCHAR NOT NULL,
+        model_version VARCHAR NOT NULL,
+        result JSON,
+        tagged_at TIMESTAMPTZ NOT NULL,
+        retag BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+]
+
+FEEDBACK_COLUMNS = [
+    "id", "source", "source_name", "external_id", "channel", "created_at", "text", "title", "language",
+    "language_score", "rating_stars", "rating_nps", "rating_csat", "rating_ces", "author_hash", "thread_id",
+    "likes", "shares", "replies", "content_hash", "near_key", "pii", "meta", "run_id", "ingested_at",
+]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or written; the message names the file and what to do."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DuckDBStore:
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the store's folder for {self.path.name}: {e.strerror}") from e
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as e:
+            raise StoreError(f"cannot open the store {self.path.name}: {e}") from e
+        self._lock = threading.RLock()
+        if not read_only:
+            self.init_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def init_schema(self) -> None:
+        with self._lock:
+            for stmt in DDL:
+                self.con.execute(stmt)
+            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+    def __enter__(self) -> "DuckDBStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+
+    # -- generic reads -----------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        with self._lock:
+            return self.con.execute(sql, params or []).fetchall()
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.con.execute(sql, params or [])
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        with self._lock:
+            res = self.con.execute(sql, params or [])
+            tbl = res.fetch_arrow_table() if hasattr(res, "fetch_arrow_table") else res.arrow()
+            return tbl.read_all() if hasattr(tbl, "read_all") else tbl
+
+    def count(self, table: str) -> int:
+        if table not in {"feedback", "duplicates", "quarantine", "tags", "tag_state", "runs", "files"}:
+            raise ValueError(table)
+        return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+    # -- files / resume --------------------------------------------------------------------------
+    def file_progress(self, source_name: str, fingerprint: str) -> tuple[int, str | None]:
+        rows = self.query("SELECT rows_done, status FROM files WHERE source_name = ? AND fingerprint = ?",
+                          [source_name, fingerprint])
+        return (rows[0][0], rows[0][1]) if rows else (0, None)
+
+    # -- dedup lookups ----------------------------------------------------------------------------
+    def find_near_keys(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """near_key -> (original id, its content_hash) for keys already stored."""
+        keys = list(set(keys))
+        if not keys:
+            return {}
+        tbl = pa.table({"k": pa.array(keys, pa.string())})
+        with self._lock:
+            self.con.register("_keys", tbl)
+            try:
+                rows = self.con.execute(
+                    "SELECT f.near_key, arg_min(f.id, f.ingested_at), arg_min(f.content_hash, f.ingested_at) "
+                    "FROM feedback f JOIN _keys k ON f.near_key = k.k GROUP BY f.near_key").fetchall()
+            finally:
+                self.con.unregister("_keys")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def existing_ids(self, table: str, ids: Iterable[str]) -> set[str]:
+        col = {"feedback": "id", "duplicates": "id", "quarantine": "key"}[table]
+        ids = list(set(ids))
+        if not ids:
+            return set()
+        tbl = pa.table({"k": pa.array(ids, pa.string())})
+        with self._lock:
+            self.con.register("_ids", tbl)
+            try:
+                rows = self.con.execute(f"SELECT t.{col} FROM {table} t JOIN _ids k ON t.{col} = k.k").fetchall()
+            finally:
+                self.con.unregister("_ids")
+        return {r[0] for r in rows}
+
+    # -- batch write ----------------------------------------------------------------------------
+    def write_ingest_batch(self, *, run_id: str, feedback: list[Feedback], duplicates: list[Duplicate],
+                           quarantine: list[QuarantineRow], source_name: str, fingerprint: str, file: str,
+                           rows_done: int, file_status: str) -> None:
+        """One transaction: rows plus the file's progress marker."""
+        now = _now()
+        with self.transaction() as con:
+            if feedback:
+                con.register("_fb", _feedback_table(feedback, run_id, now))
+                con.execute(f"INSERT OR IGNORE INTO feedback ({', '.join(FEEDBACK_COLUMNS)}) "
+                            f"SELECT {', '.join(FEEDBACK_COLUMNS)} FROM _fb")
+                con.unregister("_fb")
+            if duplicates:
+                con.register("_dup", pa.table({
+                    "id": [d.id for d in duplicates],
+                    "original_id": [d.original_id for d in duplicates],
+                    "kind": [d.kind for d in duplicates],
+                    "source_name": [d.source_name for d in duplicates],
+                    "created_at": pa.array([d.created_at for d in duplicates], pa.timestamp("us", tz="UTC")),
+                    "likes": pa.array([d.likes for d in duplicates], pa.int64()),
+                    "shares": pa.array([d.shares for d in duplicates], pa.int64()),
+                    "replies": pa.array([d.replies for d in duplicates], pa.int64()),
+                }))
+                con.execute("INSERT OR IGNORE INTO duplicates SELECT id, original_id, kind, source_name, created_at, "
+                            "likes, shares, replies, ?, ? FROM _dup", [run_id, now])
+                con.unregister("_dup")
+            if quarantine:
+                con.register("_q", pa.table({
+                    "key": [q.key for q in quarantine],
+                    "source_name": [q.source_name for q in quarantine],
+                    "file": [q.file for q in quarantine],
+                    "row_number": pa.array([q.row_number for q in quarantine], pa.int64()),
+                    "reason": [q.reason for q in quarantine],
+                    "detail": [q.detail for q in quarantine],
+                    "raw": [q.raw for q in quarantine],
+                }))
+                con.execute("INSERT OR IGNORE INTO quarantine SELECT key, source_name, file, row_number, reason, "
+                            "detail, raw, ?, ? FROM _q", [run_id, now])
+                con.unregister("_q")
+            con.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_name, fingerprint) DO UPDATE "
+                "SET rows_done = excluded.rows_done, status = excluded.status, run_id = excluded.run_id, "
+                "updated_at = excluded.updated_at",
+                [source_name, fingerprint, file, rows_done, file_status, run_id, now])
+
+    # -- summaries --------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Store-wide counts: what is stored, duplicated, quarantined (and why), per source."""
+        per_source = self.query_dicts(
+            "SELECT source_name, source, count(*) AS stored, min(created_at) AS first, max(created_at) AS last "
+            "FROM feedback GROUP BY ALL ORDER BY source_name")
+        dups = dict(self.query("SELECT source_name, count(*) FROM duplicates GROUP BY ALL"))
+        quar = dict(self.query("SELECT source_name, count(*) FROM quarantine GROUP BY ALL"))
+        for row in per_source:
+            row["duplicates"] = dups.get(row["source_name"], 0)
+            row["quarantined"] = quar.get(row["source_name"], 0)
+        return {
+            "sources": per_source,
+            "quarantine_reasons": self.query_dicts(
+                "SELECT source_name, reason, count(*) AS rows FROM quarantine GROUP BY ALL ORDER BY source_name, rows DESC"),
+            "languages": self.query_dicts(
+                "SELECT language, count(*) AS rows FROM feedback GROUP BY ALL ORDER BY rows DESC"),
+            "totals": {t: self.count(t) for t in ("feedback", "duplicates", "quarantine")},
+        }
+
+    def rebuild_daily_volume(self) -> int:
+        """Daily volume per source, channel and language, with reposts counted (deterministic: a re-run
+        gives the same table). Returns the number of cells."""
+        with self.transaction() as con:
+            con.execute("""CREATE OR REPLACE TABLE daily_volume AS
+                WITH d AS (
+                    SELECT f.source, f.channel, f.language, CAST(timezone('Europe/Berlin', x.created_at) AS DATE) AS day,
+                           x.is_dup
+                    FROM (SELECT id AS fid, created_at, FALSE AS is_dup FROM feedback
+                          UNION ALL SELECT original_id, created_at, TRUE FROM duplicates) x
+                    JOIN feedback f ON f.id = x.fid)
+                SELECT day, source, channel, language, count(*) FILTER (WHERE NOT is_dup) AS items,
+                       count(*) FILTER (WHERE is_dup) AS reposts
+                FROM d GROUP BY ALL ORDER BY ALL""")
+            return con.execute("SELECT count(*) FROM daily_volume").fetchone()[0]
+
+    # -- runs -----------------------------------------------------------------------------------
+    def start_run(self, run_id: str, kind: str) -> None:
+        with self._lock:
+            self.con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, NULL, 'running', NULL, NULL)",
+                             [run_id, kind, _now()])
+
+    def finish_run(self, run_id: str, status: str, stats: dict[str, Any],
+                   model_versions: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self.con.execute("UPDATE runs SET finished_at = ?, status = ?, stats = ?, model_versions = ? "
+                             "WHERE run_id = ?",
+                             [_now(), status, json.dumps(stats, default=str),
+                              json.dumps(model_versions or {}), run_id])
+
+
+def _feedback_table(rows: list[Feedback], run_id: str, now: datetime) -> pa.Table:
+    def col(name: str) -> list[Any]:
+        return [getattr(r, name) for r in rows]
+
+    small = pa.int8()
+    return pa.table({
+        "id": col("id"), "source": col("source"), "source_name": col("source_name"),
+        "external_id": pa.array(col("external_id"), pa.string()),
+        "channel": pa.array(col("channel"), pa.string()),
+        "created_at": pa.array(col("created_at"), pa.timestamp("us", tz="UTC")),
+        "text": col("text"), "title": pa.array(col("title"), pa.string()),
+        "language": col("language"), "language_score": pa.array(col("language_score"), pa.float64()),
+        "rating_stars": pa.array(col("rating_stars"), small), "rating_nps": pa.array(col("rating_nps"), small),
+        "rating_csat": pa.array(col("rating_csat"), small), "rating_ces": pa.array(col("rating_ces"), small),
+        "author_hash": pa.array(col("author_hash"), pa.string()),
+        "thread_id": pa.array(col("thread_id"), pa.string()),
+        "likes": pa.array(col("likes"), pa.int64()), "shares": pa.array(col("shares"), pa.int64()),
+        "replies": pa.array(col("replies"), pa.int64()),
+        "content_hash": col("content_hash"), "near_key": col("near_key"),
+        "pii": [json.dumps(r.pii) for r in rows],
+        "meta": [json.dumps(r.meta, ensure_ascii=False, default=str) for r in rows],
+        "run_id": [run_id] * len(rows),
+        "ingested_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
+    })
