@@ -100,6 +100,94 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tagger(args: argparse.Namespace):
+    from cxnlp.classify.tagger import Tagger
+    from cxnlp.config import find_root
+
+    root = Path(args.root).resolve() if args.root else find_root()
+    backend = getattr(args, "backend", None) or "auto"
+    if backend == "transformers":
+        from cxnlp.classify.hf import HFTagger
+
+        return HFTagger.from_config(root, model=getattr(args, "model", None))
+    return Tagger.from_config(root, model_dir=getattr(args, "model", None))
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    import time
+
+    from cxnlp.classify.io import tag_file
+
+    tagger = _tagger(args)
+    t0 = time.perf_counter()
+    counts = tag_file(tagger, args.input, args.output, batch_size=args.batch_size)
+    secs = time.perf_counter() - t0
+    print(f"tagged {counts['tagged']} of {counts['rows']} rows ({counts['errors']} unreadable, kept with an error) "
+          f"in {secs:.1f} s -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cxnlp.classify.taxonomy import load_taxonomy
+    from cxnlp.classify.train import train_model
+    from cxnlp.config import find_root
+
+    root = Path(args.root).resolve() if args.root else find_root()
+    own = None if args.no_own else (args.own or root / "data" / "labelled")
+    extra = []
+    if args.corrections:
+        from cxnlp.config import load_settings
+        from cxnlp.review_data import corrections_as_examples
+        from cxnlp.store import open_store
+
+        with open_store(load_settings(root), read_only=True) as store:
+            extra = corrections_as_examples(store)
+        print(f"using {len(extra)} analyst corrections as labelled examples", file=sys.stderr)
+    out = Path(args.out or root / "models" / "cxnlp-de-small")
+    model, metrics = train_model(out, load_taxonomy(root / "configs" / "taxonomy.yaml"), public_data=args.data,
+                                 own_dir=own, extra=extra, seed=args.seed, version=args.version,
+                                 use_embeddings=False if args.no_embeddings else None)
+    from cxnlp.classify.evaluate import format_report
+
+    for k, v in metrics.items():
+        print(format_report(k, v))
+    print(f"model written to {out.name}/ (version {model.version}, {model.meta['train_seconds']} s)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from cxnlp.classify.data import load_own, load_public, sentence_examples
+    from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences, format_report, load_eval_jsonl
+
+    tagger = _tagger(args)
+    report: dict[str, dict] = {}
+    for path in args.data or []:
+        exs = load_eval_jsonl(path)
+        report[Path(path).stem] = evaluate_docs(tagger, exs)
+        sents = sentence_examples([e for e in exs if e.sentences])
+        if sents:
+            report[Path(path).stem + ":sentences"] = evaluate_sentences(tagger, sents)
+    if args.public:
+        held = [e for e in load_public(args.public) if e.split != "train"]
+        groups: dict[str, list] = {}
+        for e in held:
+            groups.setdefault(e.corpus, []).append(e)
+        for name, exs in sorted(groups.items()):
+            report[name + " (held-out)"] = evaluate_docs(tagger, exs)
+    if args.own:
+        own = [e for e in load_own(args.own) if e.split != "train"]
+        report["cxnlp own set (held-out)"] = evaluate_docs(tagger, own)
+        report["cxnlp own set (held-out) sentences"] = evaluate_sentences(tagger, sentence_examples(own))
+    if not report:
+        print("nothing to evaluate: give --data FILE.jsonl, --public DIR or --own DIR", file=sys.stderr)
+        return 2
+    for k, v in report.items():
+        print(format_report(k, v))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cxnlp", description="German customer-feedback mining.")
     p.add_argument("--root", help="project folder holding configs/ (default: found from the current folder)")
@@ -124,6 +212,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out", nargs="?", default="data/sample")
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("tag", help="tag a JSONL/CSV/Parquet file of texts (id, text) into OUT")
+    s.add_argument("input")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--backend", choices=["auto", "embedded", "transformers"], default="auto")
+    s.add_argument("--model", help="a model directory (embedded) or a local folder / hub id (transformers)")
+    s.add_argument("--batch-size", type=int, default=256)
+    s.set_defaults(func=cmd_tag)
+
+    s = sub.add_parser("train", help="train the embedded default model")
+    s.add_argument("--data", help="folder with the public German sets (germeval2017/, sb10k/, potts/ ...)")
+    s.add_argument("--own", help="folder with cxnlp's own labelled JSONL (default: data/labelled)")
+    s.add_argument("--no-own", action="store_true")
+    s.add_argument("--corrections", action="store_true", help="add analysts' corrections from the store")
+    s.add_argument("--out", help="model directory to write (default: models/cxnlp-de-small)")
+    s.add_argument("--version")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-embeddings", action="store_true", help="n-grams and cues only (faster, weaker)")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="per-task F1 and confusion matrices on labelled data")
+    s.add_argument("--data", nargs="*", help="JSONL files with id, text and gold labels")
+    s.add_argument("--public", help="folder with the public German sets: scores their held-out parts")
+    s.add_argument("--own", help="folder with cxnlp's own labelled JSONL: scores its held-out part")
+    s.add_argument("--backend", choices=["auto", "embedded", "transformers"], default="auto")
+    s.add_argument("--model")
+    s.add_argument("--json", help="also write the metrics as JSON here")
+    s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)

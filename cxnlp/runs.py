@@ -26,11 +26,9 @@ def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id:
 
 
 def tag_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
-    """Tags stored feedback that has no tags yet. Filled by the classification work (issue 3)."""
-    try:
-        from cxnlp.classify.stage import tag_untagged  # noqa: F401
-    except ImportError:
-        return {"status": "skipped", "reason": "no tagger installed yet"}
+    """Tags stored feedback that has no tags from the current model yet (incremental)."""
+    from cxnlp.classify.stage import tag_untagged
+
     return tag_untagged(store, settings, run_id)
 
 

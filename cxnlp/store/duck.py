@@ -279,6 +279,52 @@ class DuckDBStore:
                 "updated_at = excluded.updated_at",
                 [source_name, fingerprint, file, rows_done, file_status, run_id, now])
 
+    # -- tags ------------------------------------------------------------------------------------
+    def untagged(self, model: str, model_version: str, limit: int) -> list[tuple[str, str]]:
+        """(id, text) of feedback with no tags from this model version, or marked for re-tagging."""
+        return self.query(
+            "SELECT f.id, f.text FROM feedback f LEFT JOIN tag_state s ON s.feedback_id = f.id "
+            "WHERE s.feedback_id IS NULL OR s.retag OR s.model <> ? OR s.model_version <> ? "
+            "ORDER BY f.created_at, f.id LIMIT ?", [model, model_version, limit])
+
+    def count_untagged(self, model: str, model_version: str) -> int:
+        return self.query(
+            "SELECT count(*) FROM feedback f LEFT JOIN tag_state s ON s.feedback_id = f.id "
+            "WHERE s.feedback_id IS NULL OR s.retag OR s.model <> ? OR s.model_version <> ?",
+            [model, model_version])[0][0]
+
+    def write_tags(self, results: list[tuple[str, dict[str, Any]]], tag_rows: list[tuple], model: str,
+                   model_version: str, run_id: str) -> None:
+        """Replaces the tags of these feedback ids in one transaction (a re-tag never leaves stale rows)."""
+        now = _now()
+        ids = [fid for fid, _ in results]
+        with self.transaction() as con:
+            con.register("_ids", pa.table({"k": pa.array(ids, pa.string())}))
+            con.execute("DELETE FROM tags WHERE feedback_id IN (SELECT k FROM _ids)")
+            con.execute("DELETE FROM tag_state WHERE feedback_id IN (SELECT k FROM _ids)")
+            con.unregister("_ids")
+            if tag_rows:
+                con.register("_t", pa.table({
+                    "feedback_id": [r[0] for r in tag_rows], "task": [r[1] for r in tag_rows],
+                    "label": [r[2] for r in tag_rows], "score": pa.array([r[3] for r in tag_rows], pa.float64()),
+                    "evidence": [json.dumps(r[4], ensure_ascii=False) for r in tag_rows]}))
+                con.execute("INSERT INTO tags SELECT feedback_id, task, label, score, evidence, ?, ?, ?, ? FROM _t",
+                            [model, model_version, run_id, now])
+                con.unregister("_t")
+            con.register("_s", pa.table({"feedback_id": ids,
+                                         "result": [json.dumps(r, ensure_ascii=False) for _, r in results]}))
+            con.execute("INSERT INTO tag_state SELECT feedback_id, ?, ?, result, ?, FALSE FROM _s",
+                        [model, model_version, now])
+            con.unregister("_s")
+
+    def request_retag(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        with self.transaction() as con:
+            con.register("_ids", pa.table({"k": pa.array(ids, pa.string())}))
+            con.execute("UPDATE tag_state SET retag = TRUE WHERE feedback_id IN (SELECT k FROM _ids)")
+            con.unregister("_ids")
+        return len(ids)
+
     # -- summaries --------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Store-wide counts: what is stored, duplicated, quarantined (and why), per source."""

@@ -1,0 +1,1 @@
+"""Tagging: sentiment, emotions, facets, touchpoints, journey phase, relevance — with evidence."""

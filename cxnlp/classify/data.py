@@ -1,0 +1,153 @@
+"""Training and evaluation data: loaders for the public German sets (path given by the user, never
+shipped) and for cxnlp's own labelled set (data/labelled/*.jsonl, written for this project).
+
+Every example is an :class:`Example` with the labels it carries; a missing label (None) means "not
+annotated for this task", so each head trains only on examples labelled for it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+csv.field_size_limit(1 << 30)
+
+
+@dataclass
+class Example:
+    text: str
+    corpus: str  # germeval2017 | sb10k | potts | germeval2018 | germeval2021 | cx_reviews | ... | corrections
+    split: str  # train | dev | test
+    sentiment: str | None = None
+    relevant: bool | None = None
+    offensive: bool | None = None
+    sustainability: bool | None = None
+    emotions: dict[str, float] | None = None  # None: not annotated; {}: annotated, none present
+    facets: list[str] | None = None
+    touchpoints: list[str] | None = None
+    phase: str | None = None
+    sentence_type: str | None = None
+    rating: int | None = None
+    domain: str | None = None
+    uid: str = ""
+    weight: float = 1.0
+    sentences: list[dict] = field(default_factory=list)
+
+
+def _split_of(key: str, test_share: float = 0.2) -> str:
+    """Deterministic split from a stable key: the same example is always in the same split."""
+    h = int(hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest(), 16)
+    return "test" if (h % 1000) < test_share * 1000 else "train"
+
+
+def _tsv(path: Path) -> Iterator[list[str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        yield from csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+
+
+def load_germeval2017(root: Path, folds: int = 5) -> list[Example]:
+    """GermEval 2017 (Deutsche Bahn feedback). Only the dev split is available here: it is split into
+    ``folds`` deterministic folds; fold 0 is 'test', the rest 'train' (cross-validation uses all)."""
+    out = []
+    p = root / "germeval2017" / "dev.tsv"
+    with p.open(encoding="utf-8", newline="") as f:
+        for i, r in enumerate(csv.reader(f, delimiter="\t")):
+            if len(r) < 4 or not r[1].strip():
+                continue
+            fold = int(hashlib.blake2b(r[1].encode(), digest_size=8).hexdigest(), 16) % folds
+            out.append(Example(text=r[1], corpus="germeval2017", split="test" if fold == 0 else "train",
+                               sentiment=r[3] if r[3] in ("negative", "neutral", "positive") else None,
+                               relevant=r[2].strip().lower() == "true", uid=f"ge17-{i}", domain="db-feedback"))
+    return out
+
+
+def load_sb10k(root: Path) -> list[Example]:
+    out = []
+    for split in ("train", "dev"):
+        for i, r in enumerate(_tsv(root / "sb10k" / f"{split}.tsv")):
+            if len(r) >= 3 and r[1] in ("negative", "neutral", "positive"):
+                out.append(Example(text=r[2], corpus="sb10k", split=split, sentiment=r[1], uid=f"sb-{split}-{i}",
+                                   domain="social"))
+    return out
+
+
+def load_potts(root: Path) -> list[Example]:
+    out = []
+    for split in ("train", "dev"):
+        for i, r in enumerate(_tsv(root / "potts" / f"{split}.tsv")):
+            if len(r) >= 3 and r[1] in ("negative", "neutral", "positive"):  # 'mixed' is left out
+                out.append(Example(text=r[2], corpus="potts", split=split, sentiment=r[1], uid=f"po-{split}-{i}",
+                                   domain="social"))
+    return out
+
+
+def load_germeval2018(root: Path) -> list[Example]:
+    out = []
+    for split in ("train", "dev"):
+        for i, r in enumerate(_tsv(root / "germeval2018" / f"{split}.tsv")):
+            if len(r) >= 2 and r[1] in ("OFFENSE", "OTHER"):
+                out.append(Example(text=r[0], corpus="germeval2018", split=split, offensive=r[1] == "OFFENSE",
+                                   uid=f"ge18-{split}-{i}", domain="social"))
+    return out
+
+
+def load_germeval2021(root: Path) -> list[Example]:
+    out = []
+    for split in ("train", "dev"):
+        p = root / "germeval2021" / f"{split}.csv"
+        with p.open(encoding="utf-8", newline="") as f:
+            for i, r in enumerate(csv.DictReader(f)):
+                if r.get("comment_text"):
+                    out.append(Example(text=r["comment_text"], corpus="germeval2021", split=split,
+                                       offensive=r.get("Sub1_Toxic") == "1", uid=f"ge21-{split}-{i}",
+                                       domain="social"))
+    return out
+
+
+PUBLIC_LOADERS = {
+    "germeval2017": load_germeval2017,
+    "sb10k": load_sb10k,
+    "potts": load_potts,
+    "germeval2018": load_germeval2018,
+    "germeval2021": load_germeval2021,
+}
+
+
+def load_public(root: str | Path, names: Iterable[str] | None = None) -> list[Example]:
+    root = Path(root)
+    out: list[Example] = []
+    for name in names or PUBLIC_LOADERS:
+        if (root / name).is_dir():
+            out.extend(PUBLIC_LOADERS[name](root))
+    return out
+
+
+def load_own(folder: str | Path, test_share: float = 0.2) -> list[Example]:
+    """cxnlp's own labelled German set (reviews, tickets, chats, social posts), deterministic 80/20 split."""
+    out: list[Example] = []
+    for p in sorted(Path(folder).glob("*.jsonl")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            o = json.loads(line)
+            out.append(Example(
+                text=o["text"], corpus=p.stem, split=_split_of(o["id"], test_share), sentiment=o.get("sentiment"),
+                relevant=o.get("relevant"), offensive=o.get("offensive"), sustainability=o.get("sustainability"),
+                emotions=o.get("emotions") or {}, facets=o.get("facets") or [], touchpoints=o.get("touchpoints") or [],
+                phase=o.get("phase"), rating=o.get("rating"), domain=o.get("domain"), uid=o["id"],
+                sentences=o.get("sentences") or []))
+    return out
+
+
+def sentence_examples(docs: Iterable[Example]) -> list[Example]:
+    """One example per annotated sentence (sentence sentiment and Erlebnis/Erfahrung type)."""
+    out = []
+    for d in docs:
+        for j, s in enumerate(d.sentences):
+            out.append(Example(text=s["text"], corpus=d.corpus + ":sent", split=d.split,
+                               sentiment=s.get("sentiment"), sentence_type=s.get("type"),
+                               uid=f"{d.uid}:s{j}", domain=d.domain))
+    return out

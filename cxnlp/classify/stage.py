@@ -1,0 +1,64 @@
+"""The flow's tag stage: tags stored feedback that has no tags from the current model (incremental,
+batched, idempotent: a re-run tags nothing twice; a model change re-tags everything)."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from cxnlp.classify.tagger import Tagger
+
+log = logging.getLogger("cxnlp.tag")
+
+
+def tag_rows(fid: str, r: dict[str, Any]) -> list[tuple]:
+    """The tags table's rows for one result: (feedback_id, task, label, score, evidence)."""
+    rows: list[tuple] = [(fid, "sentiment", r["sentiment"]["label"], r["sentiment"]["scores"][r["sentiment"]["label"]],
+                          r["sentiment"].get("evidence", []))]
+    for group, task in (("emotions", "emotion"), ("facets", "facet"), ("touchpoints", "touchpoint")):
+        for item in r[group]:
+            rows.append((fid, task, item["label"], item.get("intensity", item["score"]), item["evidence"]))
+    rows.append((fid, "phase", r["phase"]["label"], r["phase"]["score"], r["phase"]["evidence"]))
+    rows.append((fid, "relevance", "relevant" if r["relevance"]["relevant"] else "irrelevant",
+                 r["relevance"]["score"], []))
+    if r["offensive"]["flag"]:
+        rows.append((fid, "offensive", "offensive", r["offensive"]["score"], []))
+    if r["sustainability"]["flag"]:
+        rows.append((fid, "sustainability", "Nachhaltigkeit", r["sustainability"]["score"],
+                     r["sustainability"]["evidence"]))
+    if r["churn"]["flag"]:
+        rows.append((fid, "churn", "churn", 1.0, r["churn"]["evidence"]))
+    return rows
+
+
+def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, batch_size: int = 512,
+                 progress: bool = True) -> dict[str, Any]:
+    tagger = tagger or Tagger.from_config(settings.root)
+    name, version = tagger.model.name, tagger.model.version
+    todo = store.count_untagged(name, version)
+    done = 0
+    t0 = time.perf_counter()
+    bar = None
+    if progress and todo:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=todo, desc="tagging", unit="doc", disable=None)
+        except ImportError:
+            bar = None
+    while True:
+        batch = store.untagged(name, version, batch_size)
+        if not batch:
+            break
+        results = tagger.tag_batch([t for _, t in batch])
+        rows = [row for (fid, _), r in zip(batch, results) for row in tag_rows(fid, r)]
+        store.write_tags([(fid, r) for (fid, _), r in zip(batch, results)], rows, name, version, run_id)
+        done += len(batch)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    secs = time.perf_counter() - t0
+    log.info("tagged %d texts in %.1f s with %s %s", done, secs, name, version)
+    return {"status": "completed", "tagged": done, "seconds": round(secs, 2), "model": name, "model_version": version,
+            "docs_per_s": round(done / secs, 1) if secs > 0 and done else None}

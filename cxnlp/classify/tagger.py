@@ -1,0 +1,247 @@
+"""The Tagger: one entry object, ``tagger(text)`` for one text and ``tagger.pipe(texts)`` for a stream.
+
+Backends behind one interface (chosen in configs/models.yaml or per call):
+- ``embedded`` — the default, trained by this project and shipped in models/ (CPU, offline, fast);
+- ``transformers`` — any Hugging Face sequence-classification model from a local folder or a hub id
+  (cxnlp.classify.hf), GPU when available.
+Every result carries the evidence (character spans) that led to each tag and the model name + version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import yaml
+
+from cxnlp.classify.features import Featurizer
+from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, ModelError
+from cxnlp.classify.taxonomy import CueHit, Taxonomy, load_taxonomy
+from cxnlp.classify.text import Sentence, split_sentences
+from cxnlp.config import find_root
+
+DEFAULT_MODEL_DIR = "models/cxnlp-de-small"
+
+
+@dataclass
+class TaggerConfig:
+    backend: str = "embedded"  # embedded | transformers | auto
+    embedded_path: str = DEFAULT_MODEL_DIR
+    transformers_model: str | None = None
+    thresholds: dict[str, float] | None = None
+    batch_size: int = 256
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> "TaggerConfig":
+        p = (root or find_root()) / "configs" / "models.yaml"
+        if not p.is_file():
+            return cls()
+        d = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        return cls(backend=d.get("backend", "embedded"), embedded_path=d.get("embedded", {}).get("path", DEFAULT_MODEL_DIR),
+                   transformers_model=(d.get("transformers") or {}).get("model"),
+                   thresholds=d.get("thresholds"), batch_size=int(d.get("batch_size", 256)))
+
+
+DEFAULT_THRESHOLDS = {"emotions": 0.5, "facets": 0.5, "touchpoints": 0.5, "sustainability": 0.5, "offensive": 0.5,
+                      "relevance": 0.5}
+
+
+def doc_and_sentence_embeddings(featurizer: Featurizer, sentences: Sequence[Sequence[Sentence]],
+                                texts: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Sentence embeddings, and each document's embedding as the length-weighted mean of its sentences'
+    (one encoder pass serves both levels)."""
+    if not featurizer.use_embeddings:
+        return None, None
+    flat = [s.text for ss in sentences for s in ss]
+    emb = featurizer.embed(flat) if flat else np.zeros((0, 512), np.float32)
+    docs = np.zeros((len(texts), emb.shape[1] if emb.size else 512), np.float32)
+    i = 0
+    for d, ss in enumerate(sentences):
+        if not ss:
+            continue
+        w = np.array([max(1, len(s.text)) for s in ss], np.float32)
+        v = (emb[i:i + len(ss)] * w[:, None]).sum(0) / w.sum()
+        n = np.linalg.norm(v)
+        docs[d] = v / n if n > 0 else v
+        i += len(ss)
+    return docs, emb
+
+
+class Tagger:
+    def __init__(self, model: EmbeddedModel, taxonomy: Taxonomy, thresholds: dict[str, float] | None = None,
+                 batch_size: int = 256):
+        self.model = model
+        self.taxonomy = taxonomy
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        self.batch_size = batch_size
+        self._word_names = model.featurizer.word_feature_names()
+
+    @classmethod
+    def from_config(cls, root: Path | None = None, model_dir: str | Path | None = None) -> "Tagger":
+        root = root or find_root()
+        cfg = TaggerConfig.load(root)
+        taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
+        d = Path(model_dir or cfg.embedded_path)
+        d = d if d.is_absolute() else root / d
+        if not d.is_dir():
+            raise ModelError(f"model directory {d.name} not found; restore it with `git checkout -- models/` or "
+                             f"train one with `cxnlp train --data PATH`")
+        return cls(EmbeddedModel.load(d, taxonomy), taxonomy, cfg.thresholds, cfg.batch_size)
+
+    @property
+    def model_info(self) -> dict[str, str]:
+        return {"name": self.model.name, "version": self.model.version}
+
+    def __call__(self, text: str) -> dict[str, Any]:
+        return self.tag_batch([text])[0]
+
+    def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        bs = batch_size or self.batch_size
+        batch: list[str] = []
+        for t in texts:
+            batch.append(t)
+            if len(batch) >= bs:
+                yield from self.tag_batch(batch)
+                batch = []
+        if batch:
+            yield from self.tag_batch(batch)
+
+    # -- the work ------------------------------------------------------------------------------------
+    def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        texts = [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
+        live = [i for i, t in enumerate(texts) if t.strip()]
+        out: list[dict[str, Any]] = [self._empty() for _ in texts]
+        if not live:
+            return out
+        ltexts = [texts[i] for i in live]
+        sents = [split_sentences(t) or [Sentence(t.strip(), 0, len(t.strip()))] for t in ltexts]
+        demb, semb = doc_and_sentence_embeddings(self.model.featurizer, sents, ltexts)
+        doc_hits = [self.taxonomy.cues(t) for t in ltexts]
+        # a sentence's cues are its document's cues inside its span: one regex pass serves both levels
+        sent_hits = [[h for h in hs if s.start <= h.start < s.end] for hs, ss in zip(doc_hits, sents) for s in ss]
+        Xd = self.model.features(ltexts, demb, doc_hits)
+        flat = [s.text for ss in sents for s in ss]
+        Xs = self.model.features(flat, semb, sent_hits)
+        pd = self.model.predict_features(Xd)
+        ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"])
+        k = 0
+        for j, i in enumerate(live):
+            n = len(sents[j])
+            out[i] = self._assemble(ltexts[j], sents[j], {h: p[j] for h, p in pd.items()},
+                                    {h: p[k:k + n] for h, p in ps.items()}, Xd[j], doc_hits[j])
+            k += n
+        return out
+
+    def _empty(self) -> dict[str, Any]:
+        u = round(1 / 3, 4)
+        return {"sentiment": {"label": "neutral", "scores": {c: u for c in SENTIMENT}}, "sentences": [],
+                "emotions": [], "facets": [], "touchpoints": [], "phase": {"label": "unknown", "score": 1.0,
+                                                                           "evidence": []},
+                "relevance": {"relevant": False, "score": 0.0}, "offensive": {"flag": False, "score": 0.0},
+                "sustainability": {"flag": False, "score": 0.0, "evidence": []}, "churn": {"flag": False,
+                                                                                        "evidence": []},
+                "experience": {"erlebnis_sentences": 0, "erfahrung_sentences": 0},
+                "note": "empty text", "model": self.model_info}
+
+    def _assemble(self, text: str, sents: list[Sentence], pd: dict[str, np.ndarray], ps: dict[str, np.ndarray],
+                  x_row, hits: list[CueHit]) -> dict[str, Any]:
+        by_label: dict[tuple[str, str], list[CueHit]] = {}
+        for h in hits:
+            by_label.setdefault((h.group, h.label), []).append(h)
+
+        def evidence(group: str, label: str, head: str | None = None, cls: int = 1) -> list[dict[str, Any]]:
+            ev = [{"start": h.start, "end": h.end, "text": h.text, "source": "cue"}
+                  for h in by_label.get((group, label), [])[:5]]
+            if head is not None:
+                ev += self._ngram_evidence(text, x_row, head, cls, exclude=ev)
+            for e in ev:
+                e["sentence"] = next((si for si, s in enumerate(sents) if s.start <= e["start"] < s.end), None)
+            return ev
+
+        sent_p = pd["sentiment"]
+        sentiment = {"label": SENTIMENT[int(np.argmax(sent_p))],
+                     "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, sent_p)}}
+        sentiment["evidence"] = (self._ngram_evidence(text, x_row, "sentiment", int(np.argmax(sent_p)), exclude=[])
+                                 if sentiment["label"] != "neutral" else [])
+        sentences = []
+        for si, s in enumerate(sents):
+            sp = ps["sentiment"][si]
+            tp = ps["sentence_type"][si]
+            sentences.append({
+                "text": s.text, "start": s.start, "end": s.end,
+                "sentiment": {"label": SENTIMENT[int(np.argmax(sp))],
+                              "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, sp)}},
+                "type": SENTENCE_TYPES[int(np.argmax(tp))],
+                "type_scores": {c: round(float(v), 4) for c, v in zip(SENTENCE_TYPES, tp)},
+            })
+        th = self.thresholds
+        multi: dict[str, list[dict[str, Any]]] = {}
+        for group in ("emotions", "facets", "touchpoints"):
+            items = []
+            for label in self.taxonomy.labels(group):
+                head = f"{group}:{label}"
+                if head not in pd:
+                    continue
+                p = float(pd[head][1])
+                if p >= th[group]:
+                    item: dict[str, Any] = {"label": label, "score": round(p, 4)}
+                    if group == "emotions":
+                        item["intensity"] = round(min(1.0, p), 4)
+                    if group == "touchpoints":
+                        item.update(self.taxonomy.touchpoint_class.get(label, {}))
+                    item["evidence"] = evidence(group, label, head)
+                    items.append(item)
+            items.sort(key=lambda x: -x["score"])
+            multi[group] = items
+        phase_classes = self.model.heads.heads["phase"].classes
+        pp = pd["phase"]
+        ph = phase_classes[int(np.argmax(pp))]
+        phase = {"label": ph, "score": round(float(np.max(pp)), 4),
+                 "evidence": evidence("phases", ph, "phase", int(np.argmax(pp))) if ph != "unknown" else []}
+        rel = float(pd["relevance"][1])
+        off = float(pd["offensive"][1])
+        sus = float(pd["sustainability"][1])
+        churn = by_label.get(("churn", "churn"), [])
+        return {
+            "sentiment": sentiment,
+            "sentences": sentences,
+            "emotions": multi["emotions"],
+            "facets": multi["facets"],
+            "touchpoints": multi["touchpoints"],
+            "phase": phase,
+            "relevance": {"relevant": rel >= th["relevance"], "score": round(rel, 4)},
+            "offensive": {"flag": off >= th["offensive"], "score": round(off, 4)},
+            "sustainability": {"flag": sus >= th["sustainability"], "score": round(sus, 4),
+                               "evidence": evidence("sustainability", "Nachhaltigkeit") if sus >= th["sustainability"] else []},
+            "churn": {"flag": bool(churn), "evidence": [{"start": h.start, "end": h.end, "text": h.text} for h in churn]},
+            "experience": {"erlebnis_sentences": sum(s["type"] in ("erlebnis", "both") for s in sentences),
+                           "erfahrung_sentences": sum(s["type"] in ("erfahrung", "both") for s in sentences)},
+            "model": self.model_info,
+        }
+
+    def _ngram_evidence(self, text: str, x_row, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
+        """The word n-grams that pushed this head's class most, located in the text."""
+        idx, contrib = self.model.heads.contributions(x_row, head, cls)
+        keep = (idx < len(self._word_names)) & (contrib > 0)
+        idx, contrib = idx[keep], contrib[keep]
+        top = np.argsort(-contrib)[:12]
+        low = text.lower()
+        out: list[dict] = []
+        taken = [(e["start"], e["end"]) for e in exclude]
+        for c, i in zip(contrib[top], idx[top]):
+            term = self._word_names[i]
+            if len(term) < 3 and not term.strip("!?"):
+                continue
+            at = low.find(term)
+            if at < 0:
+                continue
+            span = (at, at + len(term))
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            taken.append(span)
+            out.append({"start": span[0], "end": span[1], "text": text[span[0]:span[1]], "source": "model",
+                        "weight": round(float(c), 4)})
+            if len(out) >= k:
+                break
+        return out

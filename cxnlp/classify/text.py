@@ -1,0 +1,70 @@
+"""German text analysis with spaCy: tokens, sentences and character offsets (works offline).
+
+spaCy's trained German pipelines are not on PyPI (the `de-core-news-*` names there are placeholders), so the
+default is ``spacy.blank("de")`` — spaCy's German tokenizer rules — plus a rule-based sentencizer that also
+splits on line breaks and emoji runs common in reviews and posts. A user with a trained pipeline installed
+can name it in configs/models.yaml (``spacy_model``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: int  # character offsets into the document text
+    end: int
+
+
+_PUNCT_CHARS = [".", "!", "?", "…", "!!", "?!", "!?", "...", "。"]
+
+
+@lru_cache(maxsize=4)
+def nlp(model: str = "blank:de") -> Language:
+    if model.startswith("blank:"):
+        pipe = spacy.blank(model.split(":", 1)[1])
+    else:
+        pipe = spacy.load(model, exclude=["ner", "parser"])
+    if "sentencizer" not in pipe.pipe_names and "senter" not in pipe.pipe_names:
+        pipe.add_pipe("sentencizer", config={"punct_chars": _PUNCT_CHARS})
+    return pipe
+
+
+_LINEBREAK = re.compile(r"\n+")
+
+
+def split_sentences(text: str, model: str = "blank:de") -> list[Sentence]:
+    """Sentences with offsets. Line breaks always end a sentence (lists, signatures, chat lines)."""
+    out: list[Sentence] = []
+    pos = 0
+    for part in _LINEBREAK.split(text):
+        start = text.find(part, pos) if part else pos
+        pos = start + len(part)
+        if not part.strip():
+            continue
+        doc = nlp(model)(part)
+        for s in doc.sents:
+            st = s.text.strip()
+            if not st:
+                continue
+            off = start + s.start_char + (len(s.text) - len(s.text.lstrip()))
+            out.append(Sentence(st, off, off + len(st)))
+    return _merge_fragments(out, text)
+
+
+def _merge_fragments(sents: list[Sentence], text: str) -> list[Sentence]:
+    """Glue emoji-only or punctuation-only fragments to the sentence before them."""
+    merged: list[Sentence] = []
+    for s in sents:
+        if merged and not any(ch.isalnum() for ch in s.text):
+            prev = merged[-1]
+            merged[-1] = Sentence(text[prev.start:s.end], prev.start, s.end)
+        else:
+            merged.append(s)
+    return merged

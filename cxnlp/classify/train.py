@@ -1,0 +1,145 @@
+"""`cxnlp train`: fits the embedded default model from public German sets (path given by the user) and
+cxnlp's own labelled set, evaluates it on held-out data and writes the model directory + model card."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from cxnlp.classify.data import Example, load_own, load_public, sentence_examples
+from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences, format_report
+from cxnlp.classify.features import Featurizer, use_available
+from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, fit_heads
+from cxnlp.classify.tagger import Tagger, doc_and_sentence_embeddings
+from cxnlp.classify.taxonomy import Taxonomy
+from cxnlp.classify.text import Sentence, split_sentences
+
+log = logging.getLogger("cxnlp.train")
+
+OWN_WEIGHT = 3.0  # own review/ticket/social examples count more: they are the product's home ground
+
+
+def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int
+                  ) -> dict[str, tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray]]:
+    """Rows of the stacked matrix [docs; sentences] labelled for each head, with labels and weights."""
+    T: dict[str, tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def add(name, kind, classes, rows, ys, ws):
+        T[name] = (kind, classes, np.asarray(rows, np.int64), np.asarray(ys, np.int64), np.asarray(ws, np.float64))
+
+    own = lambda e: e.corpus.startswith("cx_") or e.corpus == "corrections"  # noqa: E731
+    rows, ys, ws = [], [], []
+    for i, e in enumerate(docs):
+        if e.sentiment in SENTIMENT:
+            rows.append(i), ys.append(SENTIMENT.index(e.sentiment)), ws.append(e.weight * (OWN_WEIGHT if own(e) else 1))
+    for j, e in enumerate(sents):
+        if e.sentiment in SENTIMENT:
+            rows.append(n_docs + j), ys.append(SENTIMENT.index(e.sentiment)), ws.append(e.weight)
+    add("sentiment", "multiclass", SENTIMENT, rows, ys, ws)
+    rows = [n_docs + j for j, e in enumerate(sents) if e.sentence_type in SENTENCE_TYPES]
+    add("sentence_type", "multiclass", SENTENCE_TYPES, rows,
+        [SENTENCE_TYPES.index(sents[r - n_docs].sentence_type) for r in rows], [1.0] * len(rows))
+    for name, key in (("relevance", "relevant"), ("offensive", "offensive"), ("sustainability", "sustainability")):
+        idx = [i for i, e in enumerate(docs) if getattr(e, key) is not None]
+        add(name, "binary", ["no", "yes"], idx, [int(bool(getattr(docs[i], key))) for i in idx],
+            [docs[i].weight for i in idx])
+    for group in ("emotions", "facets", "touchpoints"):
+        idx = [i for i, e in enumerate(docs) if getattr(e, group) is not None]
+        for label in taxonomy.labels(group):
+            ys = []
+            for i in idx:
+                g = getattr(docs[i], group)
+                ys.append(int(label in g if isinstance(g, list) else float(g.get(label, 0)) >= 0.3))
+            add(f"{group}:{label}", "binary", ["no", "yes"], idx, ys, [docs[i].weight for i in idx])
+    phases = taxonomy.labels("phases") + ["unknown"]
+    idx = [i for i, e in enumerate(docs) if e.phase in phases]
+    add("phase", "multiclass", phases, idx, [phases.index(docs[i].phase) for i in idx], [docs[i].weight for i in idx])
+    return T
+
+
+def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str]):
+    from scipy import sparse
+
+    t0 = time.perf_counter()
+    splits = [split_sentences(t) or [Sentence(t.strip() or " ", 0, len(t))] for t in doc_texts]
+    demb, _ = doc_and_sentence_embeddings(featurizer, splits, doc_texts)
+    semb = featurizer.embed(sent_texts) if featurizer.use_embeddings else None
+    X = sparse.vstack([featurizer.transform(doc_texts, demb), featurizer.transform(sent_texts, semb)], format="csr")
+    log.info("featurised %d docs + %d sentences in %.0f s", len(doc_texts), len(sent_texts), time.perf_counter() - t0)
+    return X
+
+
+def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | Path | None = None,
+                own_dir: str | Path | None = None, extra: Sequence[Example] = (), use_embeddings: bool | None = None,
+                seed: int = 0, name: str = "cxnlp-de-small", version: str | None = None,
+                max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 2.0,
+                evaluate: bool = True) -> tuple[EmbeddedModel, dict[str, Any]]:
+    t0 = time.perf_counter()
+    examples: list[Example] = []
+    if public_data:
+        examples += load_public(public_data)
+    if own_dir:
+        examples += load_own(own_dir)
+    examples += list(extra)
+    if not examples:
+        raise ValueError("no training data: give --data (public sets) and/or the own labelled folder")
+    train_docs = [e for e in examples if e.split == "train"]
+    held_docs = [e for e in examples if e.split != "train"]
+    own_docs = [e for e in examples if e.sentences]
+    train_sents = sentence_examples([e for e in own_docs if e.split == "train"])
+    held_sents = sentence_examples([e for e in own_docs if e.split != "train"])
+    if use_embeddings is None:
+        use_embeddings = use_available()
+    featurizer = Featurizer(taxonomy, use_embeddings=use_embeddings, max_word=max_word, max_char=max_char)
+    doc_texts = [e.text for e in train_docs]
+    sent_texts = [e.text for e in train_sents]
+    featurizer.fit(doc_texts + sent_texts)
+    X = featurize(featurizer, doc_texts, sent_texts)
+    targets = build_targets(train_docs, train_sents, taxonomy, len(train_docs))
+    heads = fit_heads(X, {k: (v[0], v[1], v[2], v[3]) for k, v in targets.items()},
+                      weights={k: v[4] for k, v in targets.items()},
+                      C={"sentiment": C_sentiment, "sentence_type": 1.0},
+                      class_weight={"sentiment": None}, seed=seed)
+    corpora: dict[str, int] = {}
+    for e in train_docs:
+        corpora[e.corpus] = corpora.get(e.corpus, 0) + 1
+    meta = {
+        "name": name,
+        "version": version or datetime.now(timezone.utc).strftime("%Y.%m.%d"),
+        "kind": "embedded-linear",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "features": {"word_ngrams": len(featurizer.word.vocabulary_), "char_ngrams": len(featurizer.char.vocabulary_),
+                     "cues": len(featurizer.cue_keys), "use_embeddings": use_embeddings},
+        "training_docs": corpora,
+        "training_sentences": len(train_sents),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    model = EmbeddedModel(featurizer, heads, meta)
+    metrics: dict[str, Any] = {}
+    if evaluate and held_docs:
+        tagger = Tagger(model, taxonomy)
+        groups: dict[str, list[Example]] = {}
+        for e in held_docs:
+            groups.setdefault(e.corpus, []).append(e)
+        for corpus, exs in sorted(groups.items()):
+            metrics[corpus] = evaluate_docs(tagger, exs)
+        by_corpus: dict[str, list[Example]] = {}
+        for e in held_sents:
+            by_corpus.setdefault(e.corpus, []).append(e)
+        for corpus, exs in sorted(by_corpus.items()):
+            metrics[corpus] = evaluate_sentences(tagger, exs)
+        own_held = [e for e in held_docs if e.sentences]
+        if own_held:
+            metrics["cx_all"] = evaluate_docs(tagger, own_held)
+            metrics["cx_all:sent"] = evaluate_sentences(tagger, held_sents)
+        for k, v in metrics.items():
+            log.info("%s", format_report(k, v))
+    model.meta["heldout_metrics"] = metrics
+    model.meta["train_seconds"] = round(time.perf_counter() - t0, 1)
+    model.save(out_dir)
+    return model, metrics
