@@ -59,7 +59,7 @@ def main() -> None:
                 checkpoints.append((n * args.batch_size, time.perf_counter() - start, rss_mb()))
 
         with open_store(settings) as store:
-            stats = Ingestor(store, settings, batch_size=args.batch_size).ingest_source(cfg, "bench", on_batch=on_batch)
+            stats = Ingestor(store, settings, batch_size=args.batch_size).ingest([cfg], "bench", on_batch=on_batch)["bench"]
         total = time.perf_counter() - start
         print(f"rss before ingest: {rss_start:.0f} MiB")
         for rows, secs, mem in checkpoints:

@@ -29,11 +29,12 @@ def content_hash(text: str) -> str:
     return _h(_RT.sub("", text, count=1).strip())
 
 
+_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|\[[A-Z_]+\]", re.I)
+
+
 def canonical(text: str) -> str:
-    t = _RT.sub("", text)
-    t = _URL.sub(" ", t)
-    t = _HANDLE.sub(" ", t)
-    t = _PLACEHOLDER.sub(" ", t)
+    t = _RT.sub("", text, count=1)
+    t = _NOISE.sub(" ", t)
     t = _NON_WORD.sub(" ", t.lower())
     return " ".join(t.split())
 

@@ -11,6 +11,8 @@ _BREAK_TAG = re.compile(r"<\s*(?:br|/p|p|/div|div|li|/li|tr|/tr|h[1-6]|/h[1-6])\
 _CTRL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*(?:\n\s*)+")
+# anything that needs more than NFC: control or odd space characters, runs of spaces, line breaks, edges
+_UNTIDY = re.compile("[\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]| {2}|^\\s|\\s$")
 
 
 def normalize_text(text: str) -> str:
@@ -24,7 +26,10 @@ def normalize_text(text: str) -> str:
         text = html.unescape(text)
         if "<" in text:  # markup that was entity-encoded (&lt;b&gt;)
             text = _TAG.sub(" ", text)
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if not _UNTIDY.search(text):
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CTRL.sub("", text)
     text = _SPACES.sub(" ", text)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -85,23 +86,23 @@ class Ingestor:
             log.warning("author hashes use the demo salt; set CXNLP_AUTHOR_SALT for real data")
         self.salt = salt
         self.redactor = Redactor()
+        self._pool = None
         lang = s.section("language")
         self.detector = LanguageDetector(candidates=lang.get("candidates") or ("de", "en"),
                                          default=lang.get("default", "de"),
                                          min_confidence=float(lang.get("min_confidence", 0.55)))
 
     def mapper(self, cfg: SourceConfig) -> RowMapper:
-        s = self.settings
-        return RowMapper(cfg, redactor=self.redactor, detector=self.detector, author_salt=self.salt,
-                         max_text_chars=int(s.get("ingest", "max_text_chars", 20000)),
-                         default_timezone=s.get("ingest", "default_timezone", "Europe/Berlin"),
-                         dedup_min_words=int(s.get("ingest", "dedup_min_words", 6)),
-                         redact_meta=bool(s.get("ingest", "redact_meta", True)),
-                         drop_columns=s.get("ingest", "drop_columns", []) or [])
+        spec = self._mapper_spec()
+        return RowMapper(cfg, redactor=self.redactor, detector=self.detector,
+                         **{k: v for k, v in spec.items() if k != "language"})
 
     def ingest(self, sources: Iterable[SourceConfig], run_id: str,
                on_batch: Callable[[str, int], None] | None = None) -> dict[str, SourceStats]:
-        return {cfg.name: self.ingest_source(cfg, run_id, on_batch=on_batch) for cfg in sources}
+        try:
+            return {cfg.name: self.ingest_source(cfg, run_id, on_batch=on_batch) for cfg in sources}
+        finally:
+            self.close()
 
     def ingest_source(self, cfg: SourceConfig, run_id: str, path: Path | None = None,
                       on_batch: Callable[[str, int], None] | None = None) -> SourceStats:
@@ -118,6 +119,37 @@ class Ingestor:
         stats.seconds = time.perf_counter() - t0
         return stats
 
+    def _mapper_spec(self) -> dict:
+        s = self.settings
+        lang = s.section("language")
+        return {"author_salt": self.salt,
+                "max_text_chars": int(s.get("ingest", "max_text_chars", 20000)),
+                "default_timezone": s.get("ingest", "default_timezone", "Europe/Berlin"),
+                "dedup_min_words": int(s.get("ingest", "dedup_min_words", 6)),
+                "redact_meta": bool(s.get("ingest", "redact_meta", True)),
+                "drop_columns": s.get("ingest", "drop_columns", []) or [],
+                "language": {"candidates": tuple(lang.get("candidates") or ("de", "en")),
+                             "default": lang.get("default", "de"),
+                             "min_confidence": float(lang.get("min_confidence", 0.55))}}
+
+    def _executor(self, f: Path):
+        """A process pool for mapping when the file is big enough to pay for starting one."""
+        workers = int(self.settings.get("ingest", "workers", 0) or 0) or (os.cpu_count() or 1)
+        min_bytes = int(self.settings.get("ingest", "parallel_min_bytes", 8_000_000))
+        if workers <= 1 or f.stat().st_size < min_bytes:
+            return None
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
     def _ingest_file(self, cfg: SourceConfig, f: Path, run_id: str, stats: SourceStats,
                      on_batch: Callable[[str, int], None] | None) -> None:
         fp = file_fingerprint(f)
@@ -130,14 +162,32 @@ class Ingestor:
             log.info("source %s: resuming %s after row %d", cfg.name, f.name, done)
         stats.files_read += 1
         mapper = self.mapper(cfg)
+        pool = self._executor(f)
+        spec = self._mapper_spec()
         # identical bad rows within this file, counted from the file's start (also across a resume)
         self._bad_seen: Counter = Counter()
         if done:
             self._bad_seen.update(r[0] for r in self.store.query(
                 "SELECT raw FROM quarantine WHERE source_name = ? AND file = ? AND row_number <= ?",
                 [cfg.name, f.name, done]))
+        inflight: deque = deque()  # mapped batches waiting to be committed, in file order
+        committed = 0
+
+        def submit(batch: list[RawRow], last_row: int, final: bool) -> None:
+            nonlocal committed
+            if pool is not None:
+                inflight.append((pool.submit(_map_in_worker, cfg, spec, batch), batch, last_row, final))
+            else:
+                inflight.append((None, map_batch(mapper, batch), last_row, final))
+            while inflight and (len(inflight) > 2 or final):
+                fut, data, last, fin = inflight.popleft()
+                mapped = fut.result() if fut is not None else data
+                self._commit_batch(cfg, f.name, fp, mapped, run_id, stats, last, "done" if fin else "partial")
+                committed += 1
+                if on_batch:
+                    on_batch(cfg.name, committed)
+
         batch: list[RawRow] = []
-        batches = 0
         last_row = done
         try:
             for raw in read_records(f, cfg.format or "csv", delimiter=cfg.delimiter, encoding=cfg.encoding):
@@ -146,42 +196,34 @@ class Ingestor:
                 batch.append(raw)
                 last_row = raw.row_number
                 if len(batch) >= self.batch_size:
-                    self._process_batch(cfg, f.name, fp, mapper, batch, run_id, stats, last_row, "partial")
+                    submit(batch, last_row, False)
                     batch = []
-                    batches += 1
-                    if on_batch:
-                        on_batch(cfg.name, batches)
         except ReaderError as e:
             stats.errors.append(f"{f.name}: {e}")
             log.error("source %s: %s", cfg.name, e)
-            if batch:
-                self._process_batch(cfg, f.name, fp, mapper, batch, run_id, stats, last_row, "partial")
+            submit(batch, last_row, False)
+            while inflight:
+                fut, data, last, fin = inflight.popleft()
+                self._commit_batch(cfg, f.name, fp, fut.result() if fut is not None else data, run_id, stats,
+                                   last, "partial")
             return
-        self._process_batch(cfg, f.name, fp, mapper, batch, run_id, stats, last_row, "done")
-        if on_batch:
-            on_batch(cfg.name, batches + 1)
+        submit(batch, last_row, True)
 
-    def _process_batch(self, cfg: SourceConfig, fname: str, fp: str, mapper: RowMapper, batch: list[RawRow],
-                       run_id: str, stats: SourceStats, last_row: int, status: str) -> None:
+    def _commit_batch(self, cfg: SourceConfig, fname: str, fp: str, mapped: list, run_id: str,
+                      stats: SourceStats, last_row: int, status: str) -> None:
         feedback: list[Feedback] = []
         quarantine: list[QuarantineRow] = []
-        for raw in batch:
+        for item in mapped:
             stats.rows_read += 1
-            if raw.error is None:
-                try:
-                    feedback.append(mapper.map(raw.fields or {}))
-                    continue
-                except RowRejected as e:
-                    reason, detail = e.reason, e.detail
-                except Exception as e:  # a bug or a value no rule foresaw: quarantine, never crash the run
-                    reason, detail = "malformed_row", f"{type(e).__name__}: {str(e)[:200]}"
-            else:
-                reason, detail = raw.error
-            kept_raw = raw.raw[:100_000]
+            if isinstance(item, Feedback):
+                feedback.append(item)
+                continue
+            row_number, reason, detail, raw = item
+            kept_raw = raw[:100_000]
             occurrence = self._bad_seen[kept_raw]
             self._bad_seen[kept_raw] += 1
             quarantine.append(QuarantineRow(key=quarantine_key(cfg.name, kept_raw, occurrence),
-                                            source_name=cfg.name, file=fname, row_number=raw.row_number,
+                                            source_name=cfg.name, file=fname, row_number=row_number,
                                             reason=reason, detail=detail, raw=kept_raw))
         # rows already accounted for by earlier runs
         known_q = self.store.existing_ids("quarantine", [q.key for q in quarantine])
@@ -216,6 +258,39 @@ class Ingestor:
         self.store.write_ingest_batch(run_id=run_id, feedback=new_fb, duplicates=dups, quarantine=new_q,
                                       source_name=cfg.name, fingerprint=fp, file=fname, rows_done=last_row,
                                       file_status=status)
+
+
+
+def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
+    """Map raw rows: a Feedback, or (row_number, reason, detail, raw) for a row to quarantine."""
+    out: list = []
+    for raw in batch:
+        if raw.error is None:
+            try:
+                out.append(mapper.map(raw.fields or {}))
+                continue
+            except RowRejected as e:
+                reason, detail = e.reason, e.detail
+            except Exception as e:  # a value no rule foresaw: quarantine, never crash the run
+                reason, detail = "malformed_row", f"{type(e).__name__}: {str(e)[:200]}"
+        else:
+            reason, detail = raw.error
+        out.append((raw.row_number, reason, detail, raw.raw))
+    return out
+
+
+_WORKER_MAPPERS: dict = {}
+
+
+def _map_in_worker(cfg: SourceConfig, spec: dict, batch: list[RawRow]) -> list:
+    key = (cfg.name, repr(sorted(spec.items(), key=lambda kv: kv[0])))
+    mapper = _WORKER_MAPPERS.get(key)
+    if mapper is None:
+        lang = spec["language"]
+        mapper = RowMapper(cfg, redactor=Redactor(), detector=LanguageDetector(**lang),
+                           **{k: v for k, v in spec.items() if k != "language"})
+        _WORKER_MAPPERS[key] = mapper
+    return map_batch(mapper, batch)
 
 
 def _expand(p: Path) -> list[Path]:
