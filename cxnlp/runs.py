@@ -33,7 +33,9 @@ def tag_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
 
 
 def aggregate_stage(store) -> dict[str, Any]:
-    return {"daily_volume_cells": store.rebuild_daily_volume()}
+    from cxnlp.aggregate.stage import aggregate_experience
+
+    return {"daily_volume_cells": store.rebuild_daily_volume(), "experience": aggregate_experience(store)}
 
 
 def alert_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
@@ -41,13 +43,21 @@ def alert_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
     return {"status": "skipped", "reason": "backlash monitor not built yet", "alerts": []}
 
 
-def report_stage(settings: Settings, run_id: str, results: dict[str, Any], summary: dict[str, Any]) -> Path:
+def report_stage(store, settings: Settings, run_id: str, results: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The HTML report (Erlebnis vs. Erfahrung, KPIs, drivers, run counts) and the KPI exports. Returns the
+    report's path and the headline numbers."""
+    from cxnlp.report.experience_report import experience_sections, export_kpis
     from cxnlp.report.run_report import write_run_report
 
-    return write_run_report(settings.path("report", "dir"), run_id, results, summary)
+    out = settings.path("report", "dir")
+    sections, headline = experience_sections(store, int(settings.get("report", "min_volume", 10)))
+    path = write_run_report(out, run_id, results, store.summary(), sections)
+    headline["exports"] = [p.name for p in export_kpis(store, out / "exports")]
+    return path, headline
 
 
-def ingest_markdown(run_id: str, ingest: dict[str, Any], summary: dict[str, Any]) -> str:
+def ingest_markdown(run_id: str, ingest: dict[str, Any], summary: dict[str, Any],
+                    headline: dict[str, Any] | None = None) -> str:
     lines = [f"# cxnlp run `{run_id}`", "", "## Ingest (this run)", "",
              "| source | rows read | stored | duplicates | quarantined | unchanged | files skipped |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -63,7 +73,24 @@ def ingest_markdown(run_id: str, ingest: dict[str, Any], summary: dict[str, Any]
     t = summary["totals"]
     lines += ["", f"**Store:** {t['feedback']} feedback rows, {t['duplicates']} duplicates, "
                   f"{t['quarantine']} quarantined."]
+    if headline:
+        lines += ["", "## Kundenerlebnis vs. Kundenerfahrung", ""]
+        if headline.get("latest_week"):
+            lines.append(f"Week of {headline['latest_week']}: Erlebnis {_num(headline.get('erlebnis_index'))}, "
+                         f"Erfahrung {_num(headline.get('erfahrung_index'))}, gap {_num(headline.get('gap'))}, "
+                         f"NPS {_num(headline.get('nps'))}.")
+        if headline.get("week"):
+            lines.append(f"Change in the week of {headline['week']}: " +
+                         ", ".join(f"{k} {v:+.1f}" for k, v in headline.get("change", {}).items()) + ".")
+            for sig, ds in (headline.get("top_drivers") or {}).items():
+                lines.append(f"- drivers of {sig}: " + "; ".join(ds))
+            if headline.get("top_terms"):
+                lines.append("- terms: " + ", ".join(headline["top_terms"]))
     return "\n".join(lines)
+
+
+def _num(v: Any) -> str:
+    return "–" if v is None else f"{v:.1f}"
 
 
 def run_pipeline(settings: Settings | None = None, sources: list[SourceConfig] | None = None,
@@ -82,10 +109,11 @@ def run_pipeline(settings: Settings | None = None, sources: list[SourceConfig] |
             results["tag"] = tag_stage(store, settings, run_id)
             results["aggregate"] = aggregate_stage(store)
             results["alerts"] = alert_stage(store, settings, run_id)
-            summary = store.summary()
+            report, results["headline"] = report_stage(store, settings, run_id, results)
+            results["report"] = str(report)
         except BaseException as e:
             store.finish_run(run_id, "failed", {"error": f"{type(e).__name__}: {e}", **results})
             raise
         store.finish_run(run_id, "completed", results)
-    report = report_stage(settings, run_id, results, summary)
-    return {"run_id": run_id, **results, "summary": summary, "report": str(report)}
+        summary = store.summary()
+    return {"run_id": run_id, **results, "summary": summary}

@@ -47,9 +47,9 @@ def alert(root: str | None, run_id: str) -> dict[str, Any]:
 def report(root: str | None, run_id: str, results: dict[str, Any]) -> str:
     settings = load_settings(root)
     with open_store(settings) as store:
+        path, headline = runs.report_stage(store, settings, run_id, results)
         summary = store.summary()
-    path = runs.report_stage(settings, run_id, results, summary)
-    create_markdown_artifact(runs.ingest_markdown(run_id, results["ingest"], summary) +
+    create_markdown_artifact(runs.ingest_markdown(run_id, results["ingest"], summary, headline) +
                              f"\n\nReport: `{path.name}` in the report folder.", key="cxnlp-nightly",
                              description="cxnlp nightly run")
     create_table_artifact([{"source": k, **{c: v[c] for c in ("rows_read", "stored", "duplicates", "quarantined",

@@ -76,7 +76,7 @@ def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str
 def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | Path | None = None,
                 own_dir: str | Path | None = None, extra: Sequence[Example] = (), use_embeddings: bool | None = None,
                 seed: int = 0, name: str = "cxnlp-de-small", version: str | None = None,
-                max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 2.0,
+                max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 1.0,
                 evaluate: bool = True) -> tuple[EmbeddedModel, dict[str, Any]]:
     t0 = time.perf_counter()
     examples: list[Example] = []

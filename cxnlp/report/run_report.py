@@ -14,7 +14,8 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_run_report(out_dir: Path, run_id: str, results: dict[str, Any], summary: dict[str, Any]) -> Path:
+def write_run_report(out_dir: Path, run_id: str, results: dict[str, Any], summary: dict[str, Any],
+                     sections_html: str = "") -> Path:
     """Writes ``index.html`` and ``last_run.json`` into ``out_dir``; returns the HTML path.
     Raises OSError with the folder named when it cannot be written (the store stays untouched)."""
     out_dir = Path(out_dir)
@@ -31,10 +32,13 @@ def write_run_report(out_dir: Path, run_id: str, results: dict[str, Any], summar
     page = f"""<!doctype html><html lang="de"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>cxnlp – Lauf {html.escape(run_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style>
+<style>body{{font-family:sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}td:first-child,th:first-child{{text-align:left}}
+.charts{{display:flex;flex-wrap:wrap;gap:12px}}.chart{{border:1px solid #eee;background:#fff}}
+blockquote{{margin:.3em 0 .6em 1em;color:#444;font-style:italic;border-left:3px solid #ddd;padding-left:.6em}}</style>
 </head><body>
 <h1>cxnlp – Lauf <code>{html.escape(run_id)}</code></h1>
+{sections_html}
 <h2>Ingest in diesem Lauf</h2>{_table(ingest_rows, ["source", "rows_read", "stored", "duplicates", "quarantined", "unchanged", "files_skipped"])}
 <h2>Bestand</h2>{_table(summary.get("sources", []), ["source_name", "source", "stored", "duplicates", "quarantined", "first", "last"])}
 <h2>Quarantäne nach Grund</h2>{_table(summary.get("quarantine_reasons", []), ["source_name", "reason", "rows"])}

@@ -1,0 +1,116 @@
+"""Tagging benchmark: docs/s and peak memory.
+
+    python benchmarks/tagging.py [--docs 10000] [--hf-docs 512] [--skip-hf]
+
+1. The embedded default (models/cxnlp-de-small) on N mixed German texts (the sample exports' reviews, posts
+   and tickets, cycled to N), CPU.
+2. The transformers backend with a BERT-base-sized model (12 layers, hidden 768; random weights — speed
+   does not depend on them) on CPU, and on the GPU when torch sees one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def sample_texts(n: int) -> list[str]:
+    from cxnlp.ingest.readers import read_records
+
+    texts: list[str] = []
+    for name, fmt, col in (("shop_reviews.csv", "csv", "Bewertungstext"), ("app_reviews.jsonl", "jsonl", "content"),
+                           ("social_posts.jsonl", "jsonl", "text"), ("tickets.csv", "csv", "body")):
+        for r in read_records(ROOT / "data" / "sample" / name, fmt):
+            t = (r.fields or {}).get(col)
+            if isinstance(t, str) and t.strip() and len(t) < 5000:
+                texts.append(t)
+    out = []
+    while len(out) < n:
+        out.extend(texts)
+    return out[:n]
+
+
+def bench_embedded(texts: list[str]) -> None:
+    from cxnlp.classify.tagger import Tagger
+
+    t0 = time.perf_counter()
+    tagger = Tagger.from_config(ROOT)
+    load = time.perf_counter() - t0
+    tagger.tag_batch(texts[:64])
+    t0 = time.perf_counter()
+    n = 0
+    for _ in tagger.pipe(texts, batch_size=512):
+        n += 1
+    secs = time.perf_counter() - t0
+    chars = sum(map(len, texts)) / len(texts)
+    print(f"embedded {tagger.model.name} {tagger.model.version}: load {load:.1f} s; {n:,} docs "
+          f"(mean {chars:.0f} chars) in {secs:.1f} s = {n / secs:,.0f} docs/s; rss {rss_mb():.0f} MiB")
+
+
+def bench_hf(texts: list[str], device: str) -> None:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    from cxnlp.classify.hf import HFSentiment
+
+    with tempfile.TemporaryDirectory() as d:
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.train_from_iterator(texts[:5000], trainers.WordPieceTrainer(
+            vocab_size=30000, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                       cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+        fast.save_pretrained(d)
+        cfg = BertConfig(vocab_size=fast.vocab_size, num_labels=3)  # BERT-base: 12 layers, hidden 768
+        BertForSequenceClassification(cfg).save_pretrained(d)
+        m = HFSentiment(d, device=device, max_length=128, batch_size=64 if device == "cpu" else 256)
+        m.predict(texts[:16])
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        m.predict(texts)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        secs = time.perf_counter() - t0
+        extra = ""
+        if device.startswith("cuda"):
+            extra = f", gpu peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
+        print(f"transformers BERT-base (random weights, max 128 tokens) on {device}: {len(texts):,} docs in "
+              f"{secs:.1f} s = {len(texts) / secs:,.0f} docs/s; rss {rss_mb():.0f} MiB{extra}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--hf-docs", type=int, default=512)
+    ap.add_argument("--gpu-docs", type=int, default=20_000)
+    ap.add_argument("--skip-hf", action="store_true")
+    args = ap.parse_args()
+    texts = sample_texts(max(args.docs, args.gpu_docs))
+    print(f"cpu cores: {os.cpu_count()}")
+    bench_embedded(texts[: args.docs])
+    if not args.skip_hf:
+        import torch
+
+        bench_hf(texts[: args.hf_docs], "cpu")
+        if torch.cuda.is_available():
+            bench_hf(texts[: args.gpu_docs], "cuda")
+    print(f"peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
