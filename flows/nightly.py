@@ -85,12 +85,20 @@ def nightly(root: str | None = None) -> dict[str, Any]:
     return {"run_id": run_id, **results}
 
 
-def serve(cron: str = "0 2 * * *", timezone: str = "Europe/Berlin", root: str | None = None) -> None:
-    """Serve the nightly deployment (blocks). Needs a Prefect server or Prefect Cloud to schedule runs."""
+def deployment(cron: str = "0 2 * * *", timezone: str = "Europe/Berlin", root: str | None = None):
+    """The nightly deployment: the flow on a cron schedule in the given time zone."""
     from prefect.schedules import Cron
 
-    nightly.serve(name="cxnlp-nightly", schedules=[Cron(cron, timezone=timezone)],
-                  parameters={"root": root}, tags=["cxnlp"])
+    return nightly.to_deployment(name="cxnlp-nightly", schedules=[Cron(cron, timezone=timezone)],
+                                 parameters={"root": root}, tags=["cxnlp"])
+
+
+def serve(cron: str = "0 2 * * *", timezone: str = "Europe/Berlin", root: str | None = None) -> None:
+    """Serve the nightly deployment (blocks; Ctrl-C stops it). Scheduled runs need a running Prefect server
+    (`prefect server start`) or Prefect Cloud; PREFECT_API_URL says which."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(deployment(cron, timezone, root))
 
 
 if __name__ == "__main__":

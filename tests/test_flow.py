@@ -62,3 +62,12 @@ def test_nightly_flow_runs_every_stage_and_reruns_idempotently(project, prefect_
         assert sorted(r[0] for r in store.query("SELECT status FROM runs")) == ["completed", "completed"]
     summary = json.loads((project / "var" / "report" / "last_run.json").read_text(encoding="utf-8"))
     assert summary["store"]["totals"]["feedback"] == n_feedback
+
+
+def test_nightly_deployment_is_scheduled_at_two_in_berlin():
+    from flows.nightly import deployment
+
+    dep = deployment(root="/x")
+    sched = dep.schedules[0].schedule
+    assert (sched.cron, sched.timezone) == ("0 2 * * *", "Europe/Berlin")
+    assert dep.name == "cxnlp-nightly" and dep.parameters == {"root": "/x"}

@@ -70,3 +70,36 @@ def test_hf_tagger_keeps_the_output_contract(tiny_model):
     assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
     assert len(r["sentences"]) == 2 and all("sentiment" in s for s in r["sentences"])
     assert r["model"]["name"] == tiny_model.name
+
+
+def test_zero_shot_nli_scores_every_label(tmp_path):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    from cxnlp.classify.hf import HFZeroShot
+
+    corpus = ["Dieser Text handelt von Lieferung", "Die Hotline war nicht erreichbar", "Paket kam spät"] * 10
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(
+        vocab_size=120, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                            sep_token="[SEP]", mask_token="[MASK]").save_pretrained(tmp_path)
+    cfg = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                     num_labels=3, id2label={0: "entailment", 1: "neutral", 2: "contradiction"},
+                     label2id={"entailment": 0, "neutral": 1, "contradiction": 2})
+    BertForSequenceClassification(cfg).save_pretrained(tmp_path)
+    zs = HFZeroShot(str(tmp_path), device="cpu", batch_size=2)
+    res = zs.classify(["Paket kam spät", "Die Hotline war nicht erreichbar", ""], ["Lieferung", "Hotline", "App"])
+    assert len(res) == 3
+    for r in res:
+        assert set(r) == {"Lieferung", "Hotline", "App"} and all(0.0 <= v <= 1.0 for v in r.values())
+    from cxnlp.classify.hf import HFTagger
+    from cxnlp.classify.tagger import Tagger
+
+    t = HFTagger(Tagger.from_config(), None, zs, zero_shot_threshold=0.0)
+    r = t("Paket kam spät. Die Hotline war nicht erreichbar.")
+    assert {f["label"] for f in r["touchpoints"]} == set(Tagger.from_config().taxonomy.labels("touchpoints"))
+    assert all(f["source"] == "zero-shot" for f in r["facets"] + r["touchpoints"])
+    assert "zero-shot" in r["model"]["taxonomy_model"] and r["sentiment"]["label"] in ("negative", "neutral", "positive")

@@ -119,3 +119,18 @@ def test_missing_model_file_is_named(tmp_path):
     (d / "word_vocab.txt").write_text("not json at all", encoding="utf-8")
     with pytest.raises(ModelError, match="corrupt|inconsistent"):
         Tagger.from_config(model_dir=d)
+
+
+def test_sentence_typing_on_the_held_out_own_set(tagger):
+    """Erlebnis/Erfahrung sentence typing on the held-out 20 % of the own labelled set (never trained on)."""
+    from conftest import REPO
+    from cxnlp.classify.data import load_own, sentence_examples
+    from cxnlp.classify.evaluate import evaluate_sentences
+
+    held = [e for e in load_own(REPO / "data" / "labelled") if e.split == "test"]
+    m = evaluate_sentences(tagger, sentence_examples(held))
+    assert m["sentence_type"]["n"] > 1000
+    assert m["sentence_type"]["micro_f1"] >= 0.65  # 4-way: erlebnis / erfahrung / both / neither
+    assert m["is_erlebnis"]["micro_f1"] >= 0.80
+    assert m["is_erfahrung"]["micro_f1"] >= 0.70
+    assert m["sentence_sentiment"]["macro_f1"] >= 0.60

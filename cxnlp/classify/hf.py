@@ -114,9 +114,12 @@ class HFSentiment:
 class HFTagger:
     """Same output as :class:`cxnlp.classify.tagger.Tagger`; sentiment from the transformers model."""
 
-    def __init__(self, base, sentiment: HFSentiment):
+    def __init__(self, base, sentiment: HFSentiment | None, zero_shot: "HFZeroShot | None" = None,
+                 zero_shot_threshold: float = 0.5):
         self.base = base
         self.sentiment = sentiment
+        self.zero_shot = zero_shot
+        self.zero_shot_threshold = zero_shot_threshold
         self.taxonomy = base.taxonomy
         self.model = base.model
 
@@ -130,17 +133,22 @@ class HFTagger:
         cfg = (yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}) if cfg_path.is_file() else {}
         t = cfg.get("transformers") or {}
         model_id = model or t.get("model")
-        if not model_id:
-            raise ValueError("no transformers model configured: set transformers.model in configs/models.yaml "
-                             "or pass --model PATH_OR_HUB_ID")
+        zs_id = t.get("zero_shot_model")
+        if not model_id and not zs_id:
+            raise ValueError("no transformers model configured: set transformers.model (sentiment) and/or "
+                             "transformers.zero_shot_model (NLI) in configs/models.yaml, or pass --model PATH_OR_HUB_ID")
         hf = HFSentiment(str(model_id), max_length=int(t.get("max_length", 256)),
-                         batch_size=int(t.get("batch_size", 64)), label_map=t.get("label_map"))
-        return cls(Tagger.from_config(root), hf)
+                         batch_size=int(t.get("batch_size", 64)), label_map=t.get("label_map")) if model_id else None
+        zs = HFZeroShot(str(zs_id), hypothesis=t.get("zero_shot_hypothesis", "Dieser Text handelt von {}.")) \
+            if zs_id else None
+        return cls(Tagger.from_config(root), hf, zs, float(t.get("zero_shot_threshold", 0.5)))
 
     @property
     def model_info(self) -> dict[str, str]:
-        return {"name": self.sentiment.name, "version": self.sentiment.version,
-                "taxonomy_model": f"{self.base.model.name} {self.base.model.version}"}
+        main = self.sentiment or self.base.model
+        return {"name": main.name, "version": main.version,
+                "taxonomy_model": f"{self.base.model.name} {self.base.model.version}"
+                                  + (" + zero-shot NLI" if self.zero_shot else "")}
 
     def __call__(self, text: str) -> dict[str, Any]:
         return self.tag_batch([text])[0]
@@ -148,20 +156,58 @@ class HFTagger:
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         results = self.base.tag_batch(texts)
         doc_idx = [i for i, r in enumerate(results) if r["sentences"]]
-        sent_texts = [s["text"] for i in doc_idx for s in results[i]["sentences"]]
-        pd = self.sentiment.predict([texts[i] for i in doc_idx])
-        ps = self.sentiment.predict(sent_texts)
-        k = 0
-        for j, i in enumerate(doc_idx):
-            r = results[i]
-            r["sentiment"] = _sent(pd[j])
-            for s in r["sentences"]:
-                s["sentiment"] = _sent(ps[k])
-                k += 1
-            r["model"] = self.model_info
+        if self.sentiment is not None:
+            sent_texts = [s["text"] for i in doc_idx for s in results[i]["sentences"]]
+            pd = self.sentiment.predict([texts[i] for i in doc_idx])
+            ps = self.sentiment.predict(sent_texts)
+            k = 0
+            for j, i in enumerate(doc_idx):
+                r = results[i]
+                r["sentiment"] = _sent(pd[j])
+                for s in r["sentences"]:
+                    s["sentiment"] = _sent(ps[k])
+                    k += 1
+        if self.zero_shot is not None:
+            tax = self.base.taxonomy
+            for group in ("facets", "touchpoints"):
+                scores = self.zero_shot.classify([texts[i] for i in doc_idx], tax.labels(group))
+                for i, sc in zip(doc_idx, scores):
+                    results[i][group] = [
+                        {"label": lab, "score": s, "evidence": [], "source": "zero-shot",
+                         **(tax.touchpoint_class.get(lab, {}) if group == "touchpoints" else {})}
+                        for lab, s in sorted(sc.items(), key=lambda kv: -kv[1]) if s >= self.zero_shot_threshold]
+        for i in doc_idx:
+            results[i]["model"] = self.model_info
         return results
 
 
 def _sent(p: np.ndarray) -> dict[str, Any]:
     return {"label": SENTIMENT[int(np.argmax(p))], "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, p)},
             "evidence": []}
+
+
+class HFZeroShot:
+    """Zero-shot classification of taxonomy labels with a natural-language-inference model (e.g. a multilingual
+    XNLI model a user configures): each label becomes the hypothesis "Dieser Text handelt von {label}." and the
+    entailment probability is its score. Useful for a company's new labels before any training data exists."""
+
+    def __init__(self, model_id: str, device: str | None = None, hypothesis: str = "Dieser Text handelt von {}.",
+                 batch_size: int = 16):
+        from transformers import pipeline
+
+        dev = pick_device(device)
+        self.pipe = pipeline("zero-shot-classification", model=model_id, tokenizer=model_id,
+                             device=0 if dev.startswith("cuda") else -1)
+        self.hypothesis = hypothesis
+        self.batch_size = batch_size
+
+    def classify(self, texts: Sequence[str], labels: Sequence[str], multi_label: bool = True) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            chunk = [t or " " for t in texts[i:i + self.batch_size]]
+            res = self.pipe(chunk, candidate_labels=list(labels), hypothesis_template=self.hypothesis,
+                            multi_label=multi_label)
+            if isinstance(res, dict):
+                res = [res]
+            out.extend({lab: round(float(s), 4) for lab, s in zip(r["labels"], r["scores"])} for r in res)
+        return out
