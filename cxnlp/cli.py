@@ -188,6 +188,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+    from cxnlp.store import topics_sql
+
+    settings = load_settings(args.root)
+    with open_store(settings) as store:
+        if args.action == "promote":
+            from cxnlp.aggregate.topics_stage import promote
+
+            if not (args.topic and args.label):
+                print("usage: cxnlp topics promote TOPIC_ID --group touchpoints|facets --label NAME", file=sys.stderr)
+                return 2
+            res = promote(settings.root, store, args.topic, args.group, args.label)
+            print(f"added {res['group']} label {res['label']!r} with cues {res['cues']} to configs/taxonomy.yaml; "
+                  f"{res['examples']} examples in data/labelled/{res['examples_file']}; run `cxnlp train` to learn it")
+            return 0
+        if args.action == "run":
+            from cxnlp.aggregate.topics_stage import topics_stage
+            from cxnlp.runs import new_run_id
+
+            topics_stage(store, settings, new_run_id("topics"), weeks=args.weeks)
+        rows = topics_sql.latest_topics(store, args.scope)
+    for r in rows:
+        link = r["touchpoint"] or r["facet"] or "-"
+        print(f"{r['topic_id']}  {r['scope']:<18} {r['status']:<9} {r['size']:>5}  x{r['growth']:<6} "
+              f"{r['label']}  [{link}{'' if r['covered'] else ', new term'}]")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cxnlp", description="German customer-feedback mining.")
     p.add_argument("--root", help="project folder holding configs/ (default: found from the current folder)")
@@ -240,6 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model")
     s.add_argument("--json", help="also write the metrics as JSON here")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("topics", help="emerging topics: list, recompute (run) or promote one to a taxonomy label")
+    s.add_argument("action", nargs="?", choices=["list", "run", "promote"], default="list")
+    s.add_argument("topic", nargs="?", help="topic id (promote)")
+    s.add_argument("--group", choices=["touchpoints", "facets"], default="touchpoints")
+    s.add_argument("--label", help="the new label's name (promote)")
+    s.add_argument("--scope", help="all | negative | <source>:negative")
+    s.add_argument("--weeks", type=int, default=None)
+    s.set_defaults(func=cmd_topics)
 
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)

@@ -38,6 +38,12 @@ def aggregate_stage(store) -> dict[str, Any]:
     return {"daily_volume_cells": store.rebuild_daily_volume(), "experience": aggregate_experience(store)}
 
 
+def topics_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
+    from cxnlp.aggregate.topics_stage import topics_stage as run_topics
+
+    return run_topics(store, settings, run_id)
+
+
 def alert_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
     """Backlash alerts: filled by the alerts work (issue 5)."""
     return {"status": "skipped", "reason": "backlash monitor not built yet", "alerts": []}
@@ -108,6 +114,7 @@ def run_pipeline(settings: Settings | None = None, sources: list[SourceConfig] |
             results["ingest"] = ingest_stage(store, settings, sources, run_id)
             results["tag"] = tag_stage(store, settings, run_id)
             results["aggregate"] = aggregate_stage(store)
+            results["topics"] = topics_stage(store, settings, run_id)
             results["alerts"] = alert_stage(store, settings, run_id)
             report, results["headline"] = report_stage(store, settings, run_id, results)
             results["report"] = str(report)

@@ -37,6 +37,13 @@ def aggregate(root: str | None) -> dict[str, Any]:
 
 
 @task(cache_policy=NO_CACHE)
+def topics(root: str | None, run_id: str) -> dict[str, Any]:
+    settings = load_settings(root)
+    with open_store(settings) as store:
+        return runs.topics_stage(store, settings, run_id)
+
+
+@task(cache_policy=NO_CACHE)
 def alert(root: str | None, run_id: str) -> dict[str, Any]:
     settings = load_settings(root)
     with open_store(settings) as store:
@@ -75,6 +82,7 @@ def nightly(root: str | None = None) -> dict[str, Any]:
                      name, s["rows_read"], s["stored"], s["duplicates"], s["quarantined"], s["unchanged"])
         results["tag"] = tag(root, run_id)
         results["aggregate"] = aggregate(root)
+        results["topics"] = topics(root, run_id)
         results["alerts"] = alert(root, run_id)
         results["report"] = report(root, run_id, results)
         status = "completed"

@@ -249,3 +249,21 @@ def test_exports_are_safe_against_formula_injection(store, tmp_path):
 
     ws = load_workbook(paths[1]).active
     assert all(not (isinstance(c.value, str) and c.value.startswith("=")) for row in ws.iter_rows() for c in row)
+
+
+def test_sample_packaging_topic_is_found_and_flagged_growing(sample_store):
+    from cxnlp.aggregate.topics_stage import topics_stage
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+    from cxnlp.store import topics_sql
+
+    settings = load_settings(sample_store)
+    with open_store(settings) as store:
+        res = topics_stage(store, settings, "topics-test")
+        rows = topics_sql.latest_topics(store, "negative")
+    assert res["scopes"]["negative"]["topics"] >= 5
+    pack = [r for r in rows if "graspapier" in r["label"]]
+    assert pack, [r["label"] for r in rows]
+    assert pack[0]["status"] in ("new", "growing") and pack[0]["growth"] > 2
+    assert pack[0]["first_week"] >= date(2026, 9, 28) or pack[0]["growth"] > 4
+    assert not pack[0]["covered"]  # "Graspapier" is no taxonomy term

@@ -133,10 +133,13 @@ def load_own(folder: str | Path, test_share: float = 0.2) -> list[Example]:
             if not line.strip():
                 continue
             o = json.loads(line)
+            # a key that is absent means "not annotated for this task" (e.g. promoted topics carry one label)
             out.append(Example(
                 text=o["text"], corpus=p.stem, split=_split_of(o["id"], test_share), sentiment=o.get("sentiment"),
                 relevant=o.get("relevant"), offensive=o.get("offensive"), sustainability=o.get("sustainability"),
-                emotions=o.get("emotions") or {}, facets=o.get("facets") or [], touchpoints=o.get("touchpoints") or [],
+                emotions=(o.get("emotions") or {}) if "emotions" in o else None,
+                facets=(o.get("facets") or []) if "facets" in o else None,
+                touchpoints=(o.get("touchpoints") or []) if "touchpoints" in o else None,
                 phase=o.get("phase"), rating=o.get("rating"), domain=o.get("domain"), uid=o["id"],
                 sentences=o.get("sentences") or []))
     return out

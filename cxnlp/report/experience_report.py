@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -127,11 +128,34 @@ def experience_sections(store, min_volume: int = 10) -> tuple[str, dict[str, Any
                     "top_drivers": {s: [f"{d['dimension']}={d['value']} ({d['contribution']:+.1f})"
                                         for d in ds[:3]] for s, ds in drivers["drivers"].items()},
                     "top_terms": [t["term"] for t in drivers["terms"][:5]]}
+    out.append(_topics_section(store))
     if last:
         r = last[-1]
         headline.update({"latest_week": r["period"].isoformat(), "erlebnis_index": r["erlebnis_index"],
                          "erfahrung_index": r["erfahrung_index"], "gap": r["gap"], "nps": r["nps"]})
     return "\n".join(x for x in out if x), headline
+
+
+def _topics_section(store) -> str:
+    from cxnlp.store import topics_sql
+
+    rows = [r for r in topics_sql.latest_topics(store, "negative")]
+    if not rows:
+        return ""
+    out = ["<h2 id=\"topics\">Neue und wachsende Themen (negative Texte)</h2>",
+           "<table><thead><tr><th>Thema</th><th>Status</th><th>Texte</th><th>Wachstum</th><th>nächste Taxonomie</th>"
+           "<th>Beispiel</th></tr></thead><tbody>"]
+    for r in rows[:12]:
+        ex = json.loads(r["examples"]) if isinstance(r["examples"], str) else r["examples"]
+        link = r["touchpoint"] or r["facet"] or "–"
+        if not r["covered"]:
+            link += " (Begriff nicht in der Taxonomie)"
+        out.append(f"<tr><td><b>{html.escape(r['label'])}</b><br><small>{html.escape(r['topic_id'])}</small></td>"
+                   f"<td>{html.escape(r['status'])}</td><td>{r['size']}</td><td>×{_fmt(r['growth'])}</td>"
+                   f"<td>{html.escape(link)}</td><td>{html.escape(ex[0]['text'] if ex else '')}</td></tr>")
+    out.append("</tbody></table><p>Ein Thema wird mit <code>cxnlp topics promote ID --group touchpoints --label NAME"
+               "</code> zum Taxonomie-Label.</p>")
+    return "".join(out)
 
 
 def safe_cell(v: Any) -> Any:

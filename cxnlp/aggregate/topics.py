@@ -1,0 +1,226 @@
+"""Emerging topics: what customers talk about that the taxonomy does not know yet.
+
+1. Vectors that work offline: multilingual sentence embeddings (USE-m v3, the embedded model's encoder) —
+   or, where that package is missing, tf-idf reduced with truncated SVD.
+2. Clusters: k-means (MiniBatchKMeans, seeded → deterministic), k from the number of texts.
+3. Labels: class-based tf-idf (c-TF-IDF, as in BERTopic) over German lemmas from spaCy's lookup tables, German
+   stop words removed, hyphenated compounds kept whole ("Graspapier-Verpackung").
+4. Over time: weekly size and negative share per topic; a topic is *new* when it was (almost) absent in the first
+   half of the window, *growing* when its weekly share rises (least-squares slope > 0 and recent share ≥ 1.5 ×
+   earlier share).
+5. Link: the taxonomy facet/touchpoint most of its texts carry (≥ 35 % of them), if any; ``covered`` says
+   whether the taxonomy's cues already name its key terms.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"#?[^\W\d_]+(?:-[^\W\d_]+)*", re.U)
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+\]|https?://\S+|@\w+")
+EXTRA_STOP = {"mal", "halt", "eben", "echt", "einfach", "immer", "schon", "ganz", "gar", "leider", "bitte", "danke",
+              "hallo", "grüße", "gruß", "viele", "liebe", "lg", "mfg", "ja", "nein", "ok", "okay", "rt", "via", "the",
+              "and", "for", "you", "this", "that", "with", "name", "handle", "email", "phone", "customer_id", "address",
+              "iban", "card", "sein", "haben", "werden", "können", "müssen", "sollen", "wollen", "gehen", "machen",
+              "kommen", "sagen", "geben", "lassen", "stehen", "sehen", "finden", "bekommen", "bleiben", "bisschen",
+              "geehrt", "geehrte", "geehrter", "dame", "damen", "herr", "herren", "grüßen", "guten", "tag", "morgen",
+              "abend", "freundlichen"}
+
+
+@lru_cache(maxsize=1)
+def _lemma_table():
+    """spaCy's German lemma lookup table (keys are hashed: look up with ``.get(word)``)."""
+    import spacy
+
+    try:
+        nlp = spacy.blank("de")
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+        return nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    except Exception:  # spacy-lookups-data missing: surface forms are used
+        return {}
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset:
+    from spacy.lang.de.stop_words import STOP_WORDS
+
+    return frozenset(w.lower() for w in STOP_WORDS) | EXTRA_STOP
+
+
+def lemma(tok: str) -> str:
+    table = _lemma_table()
+    if "-" in tok:  # compound: keep it whole, lemmatise its head (last part)
+        head, _, last = tok.rpartition("-")
+        return f"{head}-{table.get(last, table.get(last.lower(), last))}"
+    return table.get(tok, table.get(tok.lower(), tok))
+
+
+def terms(text: str) -> list[str]:
+    """Lemmatised content words and hashtags, lower-cased; stop words, placeholders and short words removed."""
+    sw = stop_words()
+    out = []
+    for m in _TOKEN.finditer(_PLACEHOLDER.sub(" ", text)):
+        tok = m.group(0)
+        if tok.startswith("#"):
+            out.append(tok.lower())
+            continue
+        lem = lemma(tok).lower()
+        if len(lem) < 3 or lem in sw or tok.lower() in sw:
+            continue
+        out.append(lem)
+    return out
+
+
+def ctfidf(cluster_terms: dict[int, Counter], top: int = 8) -> dict[int, list[tuple[str, float]]]:
+    """Class-based tf-idf: tf of a term in a cluster × log(1 + mean words per cluster / the term's total frequency)."""
+    total: Counter = Counter()
+    for c in cluster_terms.values():
+        total.update(c)
+    avg = sum(total.values()) / max(1, len(cluster_terms))
+    out = {}
+    for k, c in cluster_terms.items():
+        n = sum(c.values()) or 1
+        scored = [(t, (f / n) * math.log(1 + avg / total[t])) for t, f in c.items() if f >= 2]
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        out[k] = [(t, round(s, 5)) for t, s in scored[:top]]
+    return out
+
+
+@dataclass
+class Topic:
+    id: str
+    label: str
+    terms: list[tuple[str, float]]
+    size: int
+    neg_share: float
+    weekly: dict[str, dict[str, int]]
+    first_week: str | None
+    status: str  # new | growing | spike | stable | shrinking
+    growth: float  # recent share / earlier share
+    facet: tuple[str, float] | None = None
+    touchpoint: tuple[str, float] | None = None
+    covered: bool = False
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    member_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "member_ids"}
+        d["terms"] = [list(t) for t in self.terms]
+        return d
+
+
+def vectors(texts: Sequence[str], seed: int = 0) -> np.ndarray:
+    try:
+        from cxnlp.classify.features import _use_encoder
+
+        v = np.asarray(_use_encoder().encode([t[:1000] for t in texts]), np.float32)
+    except ImportError:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        X = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(texts)
+        v = TruncatedSVD(n_components=min(100, X.shape[1] - 1), random_state=seed).fit_transform(X).astype(np.float32)
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(n > 0, n, 1)
+
+
+def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | None = None,
+             taxonomy=None, min_size: int = 8, vecs: np.ndarray | None = None) -> list[Topic]:
+    """``docs``: dicts with id, text, day (date), negative (bool), facets, touchpoints (lists)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    docs = list(docs)
+    if len(docs) < 2 * min_size:
+        return []
+    k = n_topics or int(min(50, max(6, round(math.sqrt(len(docs) / 4)))))
+    k = min(k, len(docs) // min_size)
+    X = vecs if vecs is not None else vectors([d["text"] for d in docs], seed)
+    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048, max_iter=200)
+    labels = km.fit_predict(X)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(labels):
+        members[int(c)].append(i)
+    doc_terms = [terms(d["text"]) for d in docs]
+    cluster_terms = {c: Counter(t for i in idx for t in set(doc_terms[i])) for c, idx in members.items()}
+    top_terms = ctfidf(cluster_terms)
+    weeks = sorted({_week(d["day"]) for d in docs})
+    week_tot = Counter(_week(d["day"]) for d in docs)
+    topics = []
+    for c, idx in sorted(members.items()):
+        if len(idx) < min_size or not top_terms.get(c):
+            continue
+        tt = top_terms[c]
+        weekly: dict[str, dict[str, int]] = {w.isoformat(): {"n": 0, "neg": 0} for w in weeks}
+        for i in idx:
+            w = _week(docs[i]["day"]).isoformat()
+            weekly[w]["n"] += 1
+            weekly[w]["neg"] += int(bool(docs[i].get("negative")))
+        share = [weekly[w.isoformat()]["n"] / max(1, week_tot[w]) for w in weeks]
+        status, growth = _trend(share)
+        first = next((w for w in weeks if weekly[w.isoformat()]["n"] >= 2), None)
+        center = km.cluster_centers_[c]
+        closest = sorted(idx, key=lambda i: -float(X[i] @ center))[:4]
+        fac = _link([docs[i].get("facets") or [] for i in idx])
+        tp = _link([docs[i].get("touchpoints") or [] for i in idx])
+        covered = False
+        if taxonomy is not None:  # does a facet/touchpoint cue already name the topic's key term (all of it)?
+            key = tt[0][0]
+            covered = any(h.group in ("facets", "touchpoints") and h.start == 0 and h.end >= len(key.rstrip("s"))
+                          for h in taxonomy.cues(key))
+        label_terms = [t for t, _ in tt[:3]]
+        tid = hashlib.blake2b("|".join(sorted(label_terms)).encode(), digest_size=5).hexdigest()
+        topics.append(Topic(
+            id=tid, label=" · ".join(label_terms), terms=tt, size=len(idx),
+            neg_share=round(sum(bool(docs[i].get("negative")) for i in idx) / len(idx), 3), weekly=weekly,
+            first_week=first.isoformat() if first else None, status=status, growth=growth, facet=fac, touchpoint=tp,
+            covered=covered, member_ids=[docs[i]["id"] for i in idx],
+            examples=[{"id": docs[i]["id"], "text": docs[i]["text"][:280]} for i in closest]))
+    topics.sort(key=lambda t: ({"new": 0, "growing": 1, "spike": 2}.get(t.status, 3), -t.size, t.id))
+    return topics
+
+
+def _week(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _trend(share: list[float]) -> tuple[str, float]:
+    n = len(share)
+    if n < 4:
+        return "stable", 1.0
+    half = n // 2
+    early = sum(share[:half]) / half
+    recent = sum(share[-3:]) / 3
+    growth = round(recent / early, 2) if early > 0 else float("inf") if recent > 0 else 1.0
+    x = np.arange(n, dtype=float)
+    slope = float(np.polyfit(x, np.asarray(share), 1)[0])
+    peak = int(np.argmax(share))
+    med = float(np.median(share))
+    # a burst that has already faded: one or two weeks far above the usual level, the last week well below the peak
+    if (share[peak] > 0 and share[peak] >= 5 * max(med, 1e-9) and peak >= n - 6 and share[-1] < 0.5 * share[peak]
+            and sum(1 for v in share if v > 0) <= n // 2):
+        return "spike", round(share[peak] / med, 2) if med > 0 else 99.0
+    if recent > 0 and early <= 0.2 * recent and sum(1 for s in share[:half] if s > 0) <= max(1, half // 4):
+        return "new", growth if math.isfinite(growth) else 99.0
+    if slope > 0 and growth >= 1.5:
+        return "growing", growth
+    if slope < 0 and growth <= 0.67:
+        return "shrinking", growth
+    return "stable", growth if math.isfinite(growth) else 99.0
+
+
+def _link(label_lists: list[list[str]], min_share: float = 0.35) -> tuple[str, float] | None:
+    c = Counter(lab for labs in label_lists for lab in set(labs))
+    if not c:
+        return None
+    lab, n = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    share = n / len(label_lists)
+    return (lab, round(share, 3)) if share >= min_share else None

@@ -1,0 +1,95 @@
+"""Topics in the nightly run and the promotion of a topic to a taxonomy label."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxnlp.aggregate.topics import discover, terms, vectors
+from cxnlp.store import topics_sql as sql
+
+
+def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: int | None = None,
+                 seed: int = 0) -> dict[str, Any]:
+    """Clusters the last ``weeks`` weeks: all feedback, negative-only, and negative-only per source."""
+    from cxnlp.classify.taxonomy import load_taxonomy
+    from cxnlp.store import experience_sql
+
+    sql.init(store)
+    experience_sql.init(store)
+    weeks = int(weeks or settings.get("topics", "weeks", 12))
+    limit = int(limit or settings.get("topics", "max_texts", 50_000))
+    last = store.query("SELECT max(CAST(timezone('Europe/Berlin', created_at) AS DATE)) FROM feedback f "
+                       "JOIN experience e ON e.feedback_id = f.id")[0][0]
+    if last is None:
+        return {"status": "skipped", "reason": "no tagged feedback yet"}
+    end = last + timedelta(days=1)
+    start = end - timedelta(weeks=weeks)
+    taxonomy = load_taxonomy(settings.root / "configs" / "taxonomy.yaml")
+    docs = sql.window_docs(store, start, end, limit=limit)
+    if not docs:
+        return {"status": "skipped", "reason": "no feedback in the window"}
+    vecs = vectors([d["text"] for d in docs], seed)
+    pos = {d["id"]: i for i, d in enumerate(docs)}
+    sources = sorted({r[0] for r in store.query("SELECT DISTINCT source FROM feedback")})
+    scopes = {"all": docs, "negative": [d for d in docs if d["negative"]]}
+    for s in sources:
+        ids = {r["id"] for r in sql.window_docs(store, start, end, source=s, negative_only=True, limit=limit)}
+        scopes[f"{s}:negative"] = [d for d in docs if d["id"] in ids]
+    out: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()], "scopes": {}}
+    for scope, sub in scopes.items():
+        v = vecs[[pos[d["id"]] for d in sub]] if sub else np.zeros((0, vecs.shape[1]), np.float32)
+        topics = discover(sub, seed=seed, taxonomy=taxonomy, vecs=v)
+        sql.save_topics(store, run_id, scope, topics, start, end)
+        out["scopes"][scope] = {"texts": len(sub), "topics": len(topics),
+                                "flagged": [f"{t.label} ({t.status}, ×{t.growth})" for t in topics
+                                            if t.status in ("new", "growing", "spike")][:5]}
+    return out
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+                  .replace("ß", "ss")).strip("-") or "label"
+
+
+def promote(root: Path, store, topic_id: str, group: str, label: str, cues: list[str] | None = None,
+            max_examples: int = 300) -> dict[str, Any]:
+    """Adds ``label`` to ``group`` (facets | touchpoints) in configs/taxonomy.yaml with the topic's key terms as
+    cues, and writes the topic's texts as weakly labelled examples to data/labelled/promoted_<label>.jsonl, so
+    the next `cxnlp train` learns the label."""
+    from ruamel.yaml import YAML
+
+    if group not in ("facets", "touchpoints"):
+        raise ValueError("group must be facets or touchpoints")
+    rows = store.query_dicts("SELECT terms FROM topics WHERE topic_id = ? ORDER BY created_at DESC LIMIT 1", [topic_id])
+    if not rows:
+        raise ValueError(f"no topic {topic_id}: list topics with `cxnlp topics`")
+    term_list = [t for t, _ in json.loads(rows[0]["terms"])]
+    cues = cues or [t.lstrip("#") for t in term_list[:4]]
+    path = root / "configs" / "taxonomy.yaml"
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    if label in data[group]:
+        raise ValueError(f"{group} already has a label {label!r}")
+    entry: dict[str, Any] = {"cues": cues}
+    if group == "touchpoints":
+        entry["class"] = {"direct": True, "media": "owned"}
+    data[group][label] = entry
+    with path.open("w", encoding="utf-8") as f:
+        yaml.dump(data, f)
+    members = sql.topic_member_texts(store, topic_id, max_examples)
+    out = root / "data" / "labelled" / f"promoted_{_slug(label)}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for i, m in enumerate(members):
+            f.write(json.dumps({"id": f"promoted-{_slug(label)}-{i:04d}", "domain": "promoted", "text": m["text"],
+                                group: [label], "source_topic": topic_id}, ensure_ascii=False) + "\n")
+    return {"label": label, "group": group, "cues": cues, "examples": len(members), "examples_file": out.name}
+
+
+__all__ = ["topics_stage", "promote", "terms"]

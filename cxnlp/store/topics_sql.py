@@ -1,0 +1,72 @@
+"""SQL for emerging topics: the texts of a window and the topics found in them."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Any
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS topics (
+        run_id VARCHAR, scope VARCHAR, topic_id VARCHAR, label VARCHAR, terms JSON, size INTEGER, neg_share DOUBLE,
+        status VARCHAR, growth DOUBLE, first_week DATE, facet VARCHAR, touchpoint VARCHAR, covered BOOLEAN,
+        weekly JSON, examples JSON, window_start DATE, window_end DATE, created_at TIMESTAMPTZ,
+        PRIMARY KEY (run_id, scope, topic_id))""",
+    """CREATE TABLE IF NOT EXISTS topic_members (run_id VARCHAR, scope VARCHAR, topic_id VARCHAR, feedback_id VARCHAR)""",
+]
+
+
+def init(store) -> None:
+    with store._lock:
+        for stmt in DDL:
+            store.con.execute(stmt)
+
+
+def window_docs(store, start: date, end: date, source: str | None = None, negative_only: bool = False,
+                limit: int = 100_000) -> list[dict[str, Any]]:
+    """Tagged, relevant feedback created in [start, end) (Berlin dates), a deterministic sample of at most
+    ``limit`` texts (by id hash)."""
+    cond = ["e.relevant", "CAST(timezone('Europe/Berlin', f.created_at) AS DATE) >= ?",
+            "CAST(timezone('Europe/Berlin', f.created_at) AS DATE) < ?"]
+    params: list[Any] = [start, end]
+    if source:
+        cond.append("f.source = ?")
+        params.append(source)
+    if negative_only:
+        cond.append("(e.sentiment = 'negative' OR e.erlebnis < -0.2)")
+    return store.query_dicts(f"""
+        WITH fac AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'facet' GROUP BY ALL),
+             tp AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'touchpoint' GROUP BY ALL)
+        SELECT f.id, f.text, CAST(timezone('Europe/Berlin', f.created_at) AS DATE) AS day,
+               e.sentiment = 'negative' AS negative, coalesce(fac.l, []) AS facets, coalesce(tp.l, []) AS touchpoints
+        FROM feedback f JOIN experience e ON e.feedback_id = f.id
+        LEFT JOIN fac ON fac.feedback_id = f.id LEFT JOIN tp ON tp.feedback_id = f.id
+        WHERE {' AND '.join(cond)} ORDER BY hash(f.id), f.id LIMIT ?""", [*params, limit])
+
+
+def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: date) -> None:
+    now = datetime.now(timezone.utc)
+    with store.transaction() as con:
+        con.execute("DELETE FROM topics WHERE run_id = ? AND scope = ?", [run_id, scope])
+        con.execute("DELETE FROM topic_members WHERE run_id = ? AND scope = ?", [run_id, scope])
+        for t in topics:
+            con.execute("INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                run_id, scope, t.id, t.label, json.dumps(t.terms, ensure_ascii=False), t.size, t.neg_share, t.status,
+                t.growth if t.growth != float("inf") else 99.0, t.first_week, t.facet[0] if t.facet else None,
+                t.touchpoint[0] if t.touchpoint else None, t.covered, json.dumps(t.weekly),
+                json.dumps(t.examples, ensure_ascii=False), start, end, now])
+            con.executemany("INSERT INTO topic_members VALUES (?, ?, ?, ?)",
+                            [[run_id, scope, t.id, fid] for fid in t.member_ids])
+
+
+def latest_topics(store, scope: str | None = None) -> list[dict[str, Any]]:
+    init(store)
+    cond, params = ("AND scope = ?", [scope]) if scope else ("", [])
+    return store.query_dicts(f"""SELECT * FROM topics WHERE run_id = (SELECT run_id FROM topics ORDER BY created_at DESC
+                                 LIMIT 1) {cond} ORDER BY scope, CASE status WHEN 'new' THEN 0 WHEN 'growing' THEN 1
+                                 WHEN 'spike' THEN 2 ELSE 3 END, size DESC""", params)
+
+
+def topic_member_texts(store, topic_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    return store.query_dicts("""SELECT DISTINCT f.id, f.text FROM topic_members m JOIN feedback f ON f.id = m.feedback_id
+                                WHERE m.topic_id = ? AND m.run_id = (SELECT run_id FROM topics WHERE topic_id = ?
+                                ORDER BY created_at DESC LIMIT 1) ORDER BY f.id LIMIT ?""", [topic_id, topic_id, limit])

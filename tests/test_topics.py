@@ -1,0 +1,133 @@
+"""Emerging topics: German labels (lemmas, compounds, stop words), determinism, trends, promotion to the taxonomy."""
+import json
+import shutil
+from collections import Counter
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from cxnlp.aggregate.topics import _trend, ctfidf, discover, terms
+
+
+def test_terms_are_lemmas_without_stop_words_and_keep_compounds():
+    t = terms("Die Graspapier-Verpackungen sind bei mir schon zweimal gerissen, die Pakete kamen nass an! "
+              "#LumoraLiebe [EMAIL] @kunde1")
+    assert "graspapier-verpackung" in t and "paket" in t and "#lumoraliebe" in t
+    assert not {"die", "sind", "bei", "mir", "schon", "email", "kunde1"} & set(t)
+
+
+def test_ctfidf_prefers_terms_specific_to_a_cluster():
+    clusters = {0: Counter({"lieferung": 10, "graspapier": 8, "verpackung": 7}),
+                1: Counter({"lieferung": 10, "hotline": 9, "warteschleife": 6}),
+                2: Counter({"lieferung": 9, "app": 9, "absturz": 5})}
+    top = ctfidf(clusters)
+    assert [t for t, _ in top[0][:2]] == ["graspapier", "verpackung"]
+    assert top[1][0][0] == "hotline" and top[2][0][0] == "app"
+    assert all(t != "lieferung" for t, _ in top[0][:2])  # in every cluster: no label material
+
+
+def test_trend_flags():
+    assert _trend([0, 0, 0, 0, 0.01, 0.03, 0.05, 0.08])[0] == "new"
+    assert _trend([0.02, 0.02, 0.03, 0.03, 0.05, 0.06, 0.08, 0.09])[0] == "growing"
+    assert _trend([0.05, 0.05, 0.06, 0.05, 0.05, 0.06, 0.05, 0.05])[0] == "stable"
+    assert _trend([0.0, 0.0, 0.0, 0.0, 0.0, 0.4, 0.0, 0.0])[0] == "spike"
+
+
+def synthetic_docs():
+    """8 weeks of two steady complaint themes and one that starts in week 5 and grows."""
+    start = date(2026, 9, 7)
+    steady = [("Die Hotline ist nie erreichbar, ewig in der Warteschleife gehangen.", "Hotline"),
+              ("Hotline Warteschleife schon wieder 40 Minuten, keiner geht ran.", "Hotline"),
+              ("Die App stürzt beim Bezahlen ab, Absturz nach jedem Update.", "App"),
+              ("App Absturz nach dem Update, Login geht nicht mehr.", "App")]
+    new = ["Die neue Graspapier-Verpackung ist im Regen aufgeweicht, Ware nass.",
+           "Graspapier-Verpackung gerissen, der Pullover lag offen im Karton.",
+           "Schon wieder eine aufgerissene Graspapier-Verpackung, bitte zurück zum alten Karton."]
+    docs = []
+    for w in range(8):
+        for i in range(12):
+            text, tp = steady[(w + i) % 4]
+            docs.append({"id": f"s{w}-{i}", "text": text, "day": start + timedelta(weeks=w, days=i % 5),
+                         "negative": True, "facets": [], "touchpoints": [tp]})
+        for i in range(0 if w < 4 else 3 * (w - 3)):
+            docs.append({"id": f"n{w}-{i}", "text": new[i % 3], "day": start + timedelta(weeks=w, days=i % 5),
+                         "negative": True, "facets": [], "touchpoints": ["Lieferung/Versand"] if i % 2 else []})
+    return docs
+
+
+def test_an_emerging_theme_is_found_labelled_and_flagged():
+    from cxnlp.classify.taxonomy import load_taxonomy
+
+    docs = synthetic_docs()
+    topics = discover(docs, seed=1, n_topics=3, taxonomy=load_taxonomy(REPO / "configs" / "taxonomy.yaml"), min_size=5)
+    emerging = [t for t in topics if "graspapier-verpackung" in t.label]
+    assert len(emerging) == 1
+    t = emerging[0]
+    assert t.status in ("new", "growing") and t.first_week == "2026-10-05"
+    assert t.covered is False  # the taxonomy's cues do not name it
+    hotline = [x for x in topics if x.touchpoint and x.touchpoint[0] == "Hotline"]
+    # steady in counts (its share falls as the new theme takes room): neither new nor growing
+    assert hotline and hotline[0].status not in ("new", "growing", "spike") and hotline[0].covered
+
+
+def test_discovery_is_deterministic_given_a_seed():
+    docs = synthetic_docs()
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(len(docs), 16)).astype(np.float32)
+    v[:, 0] += np.array([5.0 if d["id"].startswith("n") else 0.0 for d in docs])
+    a = [(t.id, t.label, t.size, t.status) for t in discover(docs, seed=3, vecs=v, n_topics=4, min_size=3)]
+    b = [(t.id, t.label, t.size, t.status) for t in discover(docs, seed=3, vecs=v, n_topics=4, min_size=3)]
+    assert a == b and a
+
+
+def test_promotion_writes_the_taxonomy_and_training_learns_the_label(tmp_path):
+    from cxnlp.aggregate.topics_stage import promote
+    from cxnlp.classify.data import load_own
+    from cxnlp.classify.taxonomy import load_taxonomy
+    from cxnlp.classify.train import train_model
+    from cxnlp.schema import Feedback
+    from cxnlp.store import DuckDBStore
+    from cxnlp.store import topics_sql
+    from datetime import datetime, timezone
+
+    (tmp_path / "configs").mkdir()
+    shutil.copy(REPO / "configs" / "taxonomy.yaml", tmp_path / "configs" / "taxonomy.yaml")
+    docs = synthetic_docs()
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    fbs = [Feedback(id=d["id"], source="review", source_name="x", created_at=datetime(2026, 10, 1, tzinfo=timezone.utc),
+                    text=d["text"], content_hash=d["id"], near_key=d["id"]) for d in docs]
+    store.write_ingest_batch(run_id="r", feedback=fbs, duplicates=[], quarantine=[], source_name="x", fingerprint="f",
+                             file="f", rows_done=len(fbs), file_status="done")
+    topics_sql.init(store)
+    topics = discover(docs, seed=1, n_topics=3, min_size=5)
+    topics_sql.save_topics(store, "run1", "negative", topics, date(2026, 9, 7), date(2026, 11, 2))
+    tid = next(t.id for t in topics if "graspapier-verpackung" in t.label)
+    res = promote(tmp_path, store, tid, "touchpoints", "Verpackung")
+    store.close()
+    assert res["examples"] == sum(d["id"].startswith("n") for d in docs) == 30
+    assert "graspapier-verpackung" in res["cues"]
+    text = (tmp_path / "configs" / "taxonomy.yaml").read_text(encoding="utf-8")
+    assert "# cxnlp taxonomy" in text  # comments survive the round trip
+    tax = load_taxonomy(tmp_path / "configs" / "taxonomy.yaml")
+    assert "Verpackung" in tax.labels("touchpoints")
+    assert any(h.label == "Verpackung" for h in tax.cues("Die Graspapier-Verpackung war nass"))
+    labelled = tmp_path / "data" / "labelled"
+    promoted = load_own(labelled)
+    assert promoted and all(e.touchpoints == ["Verpackung"] and e.facets is None and e.sentiment is None
+                            for e in promoted)
+    # a tiny own set plus the promoted examples: the next model has a head for the new label and uses it
+    rows = [{"id": f"o{i}", "text": t, "sentiment": s, "touchpoints": tp, "facets": [], "emotions": {},
+             "phase": "Kauf", "relevant": True, "offensive": False, "sustainability": False,
+             "sentences": [{"text": t, "sentiment": s, "type": "erfahrung"}]}
+            for i, (t, s, tp) in enumerate([("Die Hotline war super.", "positive", ["Hotline"]),
+                                             ("Die App stürzt ab.", "negative", ["App"]),
+                                             ("Lieferung kam schnell.", "positive", ["Lieferung/Versand"])] * 10)]
+    (labelled / "tiny.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    model, _ = train_model(tmp_path / "model", tax, own_dir=labelled, use_embeddings=False, evaluate=False)
+    assert "touchpoints:Verpackung" in model.heads.heads
+    from cxnlp.classify.tagger import Tagger
+
+    r = Tagger(model, tax)("Die Graspapier-Verpackung ist gerissen und die Ware war nass.")
+    assert "Verpackung" in {t["label"] for t in r["touchpoints"]}
