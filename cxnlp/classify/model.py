@@ -39,7 +39,7 @@ class LinearHeads:
         self.heads = {h.name: h for h in heads}
         self.order = [h.name for h in heads]
         self.W = W.tocsr()
-        self.WT = self.W.T.tocsc()
+        self.WT = self.W.T.tocsr()  # csr @ csr: no format conversion per batch
         self._W_dense: np.ndarray | None = None  # built on first use (evidence): fast row lookups
         self.b = b
 

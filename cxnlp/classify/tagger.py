@@ -121,8 +121,36 @@ class Tagger:
         # a sentence's cues are its document's cues inside its span: one regex pass serves both levels
         sent_hits = [[h for h in hs if s.start <= h.start < s.end] for hs, ss in zip(doc_hits, sents) for s in ss]
         Xd = self.model.features(ltexts, demb, doc_hits)
-        flat = [s.text for ss in sents for s in ss]
-        Xs = self.model.features(flat, semb, sent_hits)
+        # a one-sentence document is its own sentence: reuse its row instead of featurising the text twice
+        flat, sources, multi_rows, multi_texts, multi_hits = [], [], [], [], []
+        k = 0
+        for j, ss in enumerate(sents):
+            for s in ss:
+                if len(ss) == 1 and s.text == ltexts[j].strip():
+                    sources.append(("doc", j))
+                else:
+                    sources.append(("sent", len(multi_texts)))
+                    multi_texts.append(s.text)
+                    multi_rows.append(k)
+                    multi_hits.append(sent_hits[k])
+                flat.append(s.text)
+                k += 1
+        Xm = self.model.features(multi_texts, None if semb is None else semb[multi_rows], multi_hits) \
+            if multi_texts else None
+        from scipy import sparse
+
+        doc_sel = [i for kind, i in sources if kind == "doc"]
+        parts = ([Xd[doc_sel]] if doc_sel else []) + ([Xm] if Xm is not None else [])
+        stacked = sparse.vstack(parts, format="csr")
+        # back to sentence order: doc-sourced rows come first in ``stacked``, then the multi-sentence rows
+        order, nd = [], 0
+        for kind, i in sources:
+            if kind == "doc":
+                order.append(nd)
+                nd += 1
+            else:
+                order.append(len(doc_sel) + i)
+        Xs = stacked[order]
         pd = self.model.predict_features(Xd)
         ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"])
         k = 0
