@@ -280,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weeks", type=int, default=None)
     s.set_defaults(func=cmd_topics)
 
+    from cxnlp.alerts import add_cli as add_alerts_cli
+
+    add_alerts_cli(sub)
+
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)
     s.set_defaults(func=cmd_quarantine)

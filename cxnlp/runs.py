@@ -45,8 +45,14 @@ def topics_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
 
 
 def alert_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
-    """Backlash alerts: filled by the alerts work (issue 5)."""
-    return {"status": "skipped", "reason": "backlash monitor not built yet", "alerts": []}
+    """Backlash alerts over the whole lookback (configs/alerts.yaml): bursts of negative social posts raise or
+    update rows of the ``alerts`` table and go to the webhook when new, escalated or resolved. A failing webhook
+    is reported in the result, never fails the run. Inside a Prefect run the result is also an artifact."""
+    from cxnlp.alerts.monitor import publish_artifact, run_monitor
+
+    summary = run_monitor(store, settings, run_id=run_id)
+    publish_artifact(summary)
+    return summary
 
 
 def report_stage(store, settings: Settings, run_id: str, results: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
