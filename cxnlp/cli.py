@@ -281,8 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_topics)
 
     from cxnlp.alerts import add_cli as add_alerts_cli
+    from cxnlp.models_e5 import add_cli as add_models_cli
 
     add_alerts_cli(sub)
+    add_models_cli(sub)
 
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)
@@ -302,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         from cxnlp.config import ConfigError
         from cxnlp.store import StoreError
 
-        if isinstance(e, (ConfigError, StoreError, FileNotFoundError)):
+        from cxnlp.classify.model import ModelError
+
+        if isinstance(e, (ConfigError, StoreError, ModelError, FileNotFoundError, FileExistsError)):
             print(f"cxnlp: error: {e}", file=sys.stderr)
             return 2
         raise
