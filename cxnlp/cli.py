@@ -283,8 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     from cxnlp.alerts import add_cli as add_alerts_cli
     from cxnlp.models_e5 import add_cli as add_models_cli
 
+    from cxnlp.review import add_cli as add_review_cli
+
     add_alerts_cli(sub)
     add_models_cli(sub)
+    add_review_cli(sub)
 
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)
