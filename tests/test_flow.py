@@ -71,3 +71,17 @@ def test_nightly_deployment_is_scheduled_at_two_in_berlin():
     sched = dep.schedules[0].schedule
     assert (sched.cron, sched.timezone) == ("0 2 * * *", "Europe/Berlin")
     assert dep.name == "cxnlp-nightly" and dep.parameters == {"root": "/x"}
+
+
+def test_cli_prefect_env_makes_a_local_prefect_home(tmp_path, monkeypatch):
+    """`cxnlp run` on a fresh clone: Prefect's SQLite database must find its folder (var/prefect)."""
+    from cxnlp.cli import _prefect_env
+
+    monkeypatch.delenv("PREFECT_HOME", raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_ANALYTICS_ENABLED", raising=False)
+    _prefect_env(tmp_path)
+    import os
+
+    assert os.environ["PREFECT_HOME"] == str(tmp_path / "var" / "prefect")
+    assert (tmp_path / "var" / "prefect").is_dir()
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
