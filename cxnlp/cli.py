@@ -57,7 +57,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, s in res["ingest"].items():
         print(f"  {name:<16} read {s['rows_read']:>6}  stored {s['stored']:>6}  duplicates {s['duplicates']:>5}  "
               f"quarantined {s['quarantined']:>4}  unchanged {s['unchanged']:>6}")
-    print(f"store:  {_rel(store_path)}  (DuckDB; tables feedback, duplicates, quarantine, tags, runs)")
+    tag = res.get("tag") or {}
+    if tag.get("tagged") is not None:
+        print(f"tagged: {tag['tagged']} texts with {tag.get('model')} {tag.get('model_version')}")
+    for a in (res.get("alerts") or {}).get("alerts", []):
+        print(f"alert:  {a.get('title')} — start {a.get('start_at')}, detected {a.get('detected_at')} ({a.get('status')})")
+    flagged = ((res.get("topics") or {}).get("scopes") or {}).get("negative", {}).get("flagged", [])
+    if flagged:
+        print("topics: " + "; ".join(flagged[:4]))
+    head = res.get("headline") or {}
+    if head.get("top_terms"):
+        print(f"drivers of the week {head.get('week')}: " + ", ".join(head["top_terms"][:5]))
+    print(f"store:  {_rel(store_path)}  (DuckDB; tables feedback, duplicates, quarantine, tags, experience, alerts, topics)")
     print(f"report: {_rel(Path(res['report']))}")
     return 0
 

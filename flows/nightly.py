@@ -51,7 +51,7 @@ def alert(root: str | None, run_id: str) -> dict[str, Any]:
 
 
 @task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def report(root: str | None, run_id: str, results: dict[str, Any]) -> str:
+def report(root: str | None, run_id: str, results: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings(root)
     with open_store(settings) as store:
         path, headline = runs.report_stage(store, settings, run_id, results)
@@ -62,7 +62,7 @@ def report(root: str | None, run_id: str, results: dict[str, Any]) -> str:
     create_table_artifact([{"source": k, **{c: v[c] for c in ("rows_read", "stored", "duplicates", "quarantined",
                                                                "unchanged")}}
                            for k, v in results["ingest"].items()], key="cxnlp-ingest-counts")
-    return str(path)
+    return {"path": str(path), "headline": headline}
 
 
 @flow(name="cxnlp-nightly", log_prints=True)
@@ -84,7 +84,8 @@ def nightly(root: str | None = None) -> dict[str, Any]:
         results["aggregate"] = aggregate(root)
         results["topics"] = topics(root, run_id)
         results["alerts"] = alert(root, run_id)
-        results["report"] = report(root, run_id, results)
+        rep = report(root, run_id, results)
+        results["report"], results["headline"] = rep["path"], rep["headline"]
         status = "completed"
     finally:
         with open_store(settings) as store:
