@@ -128,12 +128,31 @@ def experience_sections(store, min_volume: int = 10) -> tuple[str, dict[str, Any
                     "top_drivers": {s: [f"{d['dimension']}={d['value']} ({d['contribution']:+.1f})"
                                         for d in ds[:3]] for s, ds in drivers["drivers"].items()},
                     "top_terms": [t["term"] for t in drivers["terms"][:5]]}
+    out.append(alerts_section(store))
     out.append(_topics_section(store))
     if last:
         r = last[-1]
         headline.update({"latest_week": r["period"].isoformat(), "erlebnis_index": r["erlebnis_index"],
                          "erfahrung_index": r["erfahrung_index"], "gap": r["gap"], "nps": r["nps"]})
     return "\n".join(x for x in out if x), headline
+
+
+def alerts_section(store) -> str:
+    """The backlash alerts of the store (newest first) with their summary and drivers."""
+    from cxnlp.store import alerts_sql
+
+    rows = alerts_sql.get_alerts(store, limit=10)
+    if not rows:
+        return "<h2 id=\"alerts\">Social-Media-Alarme</h2><p>Keine Alarme.</p>"
+    out = ["<h2 id=\"alerts\">Social-Media-Alarme</h2><ul class=\"alerts\">"]
+    for a in rows:
+        when = a["start_at"].strftime("%d.%m.%Y %H:%M UTC") if a["start_at"] else "?"
+        det = a["detected_at"].strftime("%d.%m.%Y %H:%M UTC") if a["detected_at"] else "?"
+        out.append(f"<li><b>{html.escape(a['title'] or '')}</b> — {html.escape(a['severity'] or '')}, "
+                   f"{html.escape(a['status'] or '')}; Beginn {when}, erkannt {det}"
+                   f"<br>{html.escape(a['summary'] or '')}</li>")
+    out.append("</ul>")
+    return "".join(out)
 
 
 def _topics_section(store) -> str:
