@@ -17,6 +17,15 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
+try:  # orjson ships with prefect; ~10x faster than json.dumps for the per-row metadata
+    import orjson
+
+    def _dumps(o: Any) -> str:
+        return orjson.dumps(o, default=str).decode("utf-8")
+except ImportError:  # pragma: no cover
+    def _dumps(o: Any) -> str:
+        return json.dumps(o, ensure_ascii=False, default=str)
+
 from cxnlp.schema import Duplicate, Feedback, QuarantineRow
 
 SCHEMA_VERSION = 1
@@ -139,7 +148,11 @@ class DuckDBStore:
             except OSError as e:
                 raise StoreError(f"cannot create the store's folder for {self.path.name}: {e.strerror}") from e
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            # bounded memory: DuckDB spills and evicts beyond this (CXNLP_DUCKDB_MEMORY overrides)
+            import os
+
+            cfg = {"memory_limit": os.environ.get("CXNLP_DUCKDB_MEMORY", "1GB")}
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
         except duckdb.Error as e:
             raise StoreError(f"cannot open the store {self.path.name}: {e}") from e
         self._lock = threading.RLock()
@@ -395,8 +408,8 @@ def _feedback_table(rows: list[Feedback], run_id: str, now: datetime) -> pa.Tabl
         "likes": pa.array(col("likes"), pa.int64()), "shares": pa.array(col("shares"), pa.int64()),
         "replies": pa.array(col("replies"), pa.int64()),
         "content_hash": col("content_hash"), "near_key": col("near_key"),
-        "pii": [json.dumps(r.pii) for r in rows],
-        "meta": [json.dumps(r.meta, ensure_ascii=False, default=str) for r in rows],
+        "pii": [_dumps(r.pii) if r.pii else "{}" for r in rows],
+        "meta": [_dumps(r.meta) if r.meta else "{}" for r in rows],
         "run_id": [run_id] * len(rows),
         "ingested_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
     })
