@@ -18,7 +18,7 @@ import yaml
 from cxnlp.classify.features import Featurizer
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, ModelError
 from cxnlp.classify.taxonomy import CueHit, Taxonomy, load_taxonomy
-from cxnlp.classify.text import Sentence, split_sentences
+from cxnlp.classify.text import Sentence, split_sentences_batch
 from cxnlp.config import find_root
 
 DEFAULT_MODEL_DIR = "models/cxnlp-de-small"
@@ -115,7 +115,8 @@ class Tagger:
         if not live:
             return out
         ltexts = [texts[i] for i in live]
-        sents = [split_sentences(t) or [Sentence(t.strip(), 0, len(t.strip()))] for t in ltexts]
+        sents = [ss or [Sentence(t.strip(), 0, len(t.strip()))]
+                 for ss, t in zip(split_sentences_batch(ltexts), ltexts)]
         demb, semb = doc_and_sentence_embeddings(self.model.featurizer, sents, ltexts)
         doc_hits = [self.taxonomy.cues(t) for t in ltexts]
         # a sentence's cues are its document's cues inside its span: one regex pass serves both levels

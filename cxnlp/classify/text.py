@@ -41,21 +41,28 @@ _LINEBREAK = re.compile(r"\n+")
 
 def split_sentences(text: str, model: str = "blank:de") -> list[Sentence]:
     """Sentences with offsets. Line breaks always end a sentence (lists, signatures, chat lines)."""
-    out: list[Sentence] = []
-    pos = 0
-    for part in _LINEBREAK.split(text):
-        start = text.find(part, pos) if part else pos
-        pos = start + len(part)
-        if not part.strip():
-            continue
-        doc = nlp(model)(part)
+    return split_sentences_batch([text], model)[0]
+
+
+def split_sentences_batch(texts: list[str], model: str = "blank:de") -> list[list[Sentence]]:
+    """``split_sentences`` for many texts at once (spaCy's ``pipe``: one call for all their lines)."""
+    parts: list[tuple[int, int, str]] = []  # (text index, offset of the line, line)
+    for ti, text in enumerate(texts):
+        pos = 0
+        for part in _LINEBREAK.split(text):
+            start = text.find(part, pos) if part else pos
+            pos = start + len(part)
+            if part.strip():
+                parts.append((ti, start, part))
+    out: list[list[Sentence]] = [[] for _ in texts]
+    for (ti, start, _), doc in zip(parts, nlp(model).pipe([p for _, _, p in parts], batch_size=512)):
         for s in doc.sents:
             st = s.text.strip()
             if not st:
                 continue
             off = start + s.start_char + (len(s.text) - len(s.text.lstrip()))
-            out.append(Sentence(st, off, off + len(st)))
-    return _merge_fragments(out, text)
+            out[ti].append(Sentence(st, off, off + len(st)))
+    return [_merge_fragments(ss, t) for ss, t in zip(out, texts)]
 
 
 def _merge_fragments(sents: list[Sentence], text: str) -> list[Sentence]:

@@ -16,7 +16,7 @@ from cxnlp.classify.features import Featurizer, use_available
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, fit_heads
 from cxnlp.classify.tagger import Tagger, doc_and_sentence_embeddings
 from cxnlp.classify.taxonomy import Taxonomy
-from cxnlp.classify.text import Sentence, split_sentences
+from cxnlp.classify.text import Sentence, split_sentences_batch
 
 log = logging.getLogger("cxnlp.train")
 
@@ -65,7 +65,8 @@ def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str
     from scipy import sparse
 
     t0 = time.perf_counter()
-    splits = [split_sentences(t) or [Sentence(t.strip() or " ", 0, len(t))] for t in doc_texts]
+    splits = [ss or [Sentence(t.strip() or " ", 0, len(t))]
+              for ss, t in zip(split_sentences_batch(list(doc_texts)), doc_texts)]
     demb, _ = doc_and_sentence_embeddings(featurizer, splits, doc_texts)
     semb = featurizer.embed(sent_texts) if featurizer.use_embeddings else None
     X = sparse.vstack([featurizer.transform(doc_texts, demb), featurizer.transform(sent_texts, semb)], format="csr")
