@@ -148,10 +148,11 @@ class DuckDBStore:
             except OSError as e:
                 raise StoreError(f"cannot create the store's folder for {self.path.name}: {e.strerror}") from e
         try:
-            # bounded memory: DuckDB spills and evicts beyond this (CXNLP_DUCKDB_MEMORY overrides)
+            # CXNLP_DUCKDB_MEMORY (e.g. "2GB") caps DuckDB's memory; by default DuckDB takes 80 % of RAM.
+            # Not lower by default: primary-key indexes must fit, or a commit fails.
             import os
 
-            cfg = {"memory_limit": os.environ.get("CXNLP_DUCKDB_MEMORY", "1GB")}
+            cfg = {"memory_limit": os.environ["CXNLP_DUCKDB_MEMORY"]} if os.environ.get("CXNLP_DUCKDB_MEMORY") else {}
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
         except duckdb.Error as e:
             raise StoreError(f"cannot open the store {self.path.name}: {e}") from e
