@@ -26,3 +26,13 @@ def project(tmp_path: Path) -> Path:
 
 def write_sources(root: Path, yaml_text: str) -> None:
     (root / "configs" / "sources.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+
+
+# A tiny hand-written sentiment set shared by the training tests (test_train_and_cli, test_review).
+POS = ["Super Service, sehr freundlich und schnell.", "Tolle Qualität, bin begeistert!", "Alles bestens, gerne wieder.",
+       "Die Beratung war hervorragend.", "Schnelle Lieferung, top verpackt.", "Sehr zufrieden mit dem Kauf."]
+NEG = ["Katastrophe, nie wieder bestelle ich hier.", "Die Ware kam kaputt an, sehr ärgerlich.",
+       "Unfreundliches Personal und lange Wartezeit.", "Lieferung drei Wochen zu spät, miserabel.",
+       "Schlechte Qualität, total enttäuscht.", "Der Support antwortet einfach nicht, frech."]
+NEU = ["Ich habe am Montag bestellt.", "Wann öffnet die Filiale?", "Die Rechnung kam per Post.",
+       "Bitte um Rückruf.", "Das Paket ist unterwegs.", "Ich habe eine Frage zur Rücksendung."]

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import REPO
+from conftest import NEG, NEU, POS, REPO
+
 from cxnlp.review.app import check_bind, create_app, BindError
 from cxnlp.review_data import corrections_as_examples
 from cxnlp.schema import Feedback
@@ -444,13 +445,6 @@ def test_exports_are_formula_safe_and_follow_the_filter(client):
 
 # -- training with corrections ---------------------------------------------------------------------------------
 
-POS = ["Super Service, sehr freundlich und schnell.", "Tolle Qualität, bin begeistert!", "Alles bestens, gerne wieder.",
-       "Die Beratung war hervorragend.", "Schnelle Lieferung, top verpackt.", "Sehr zufrieden mit dem Kauf."]
-NEG = ["Katastrophe, nie wieder bestelle ich hier.", "Die Ware kam kaputt an, sehr ärgerlich.",
-       "Unfreundliches Personal und lange Wartezeit.", "Lieferung drei Wochen zu spät, miserabel.",
-       "Schlechte Qualität, total enttäuscht.", "Der Support antwortet einfach nicht, frech."]
-NEU = ["Ich habe am Montag bestellt.", "Wann öffnet die Filiale?", "Die Rechnung kam per Post.",
-       "Bitte um Rückruf.", "Das Paket ist unterwegs.", "Ich habe eine Frage zur Rücksendung."]
 SARCASM = ["Na super, wieder drei Wochen auf das Paket gewartet. Toll gemacht!",
            "Ganz tolle Qualität, nach zwei Tagen auseinandergefallen.",
            "Super Beratung, man hat mich einfach stehen lassen."]

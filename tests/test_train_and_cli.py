@@ -6,20 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import NEG, NEU, POS, REPO
 from cxnlp.classify.model import EmbeddedModel
 from cxnlp.classify.tagger import Tagger
 from cxnlp.classify.taxonomy import load_taxonomy
 from cxnlp.classify.train import train_model
 from cxnlp.cli import main
 
-POS = ["Super Service, sehr freundlich und schnell.", "Tolle Qualität, bin begeistert!", "Alles bestens, gerne wieder.",
-       "Die Beratung war hervorragend.", "Schnelle Lieferung, top verpackt.", "Sehr zufrieden mit dem Kauf."]
-NEG = ["Katastrophe, nie wieder bestelle ich hier.", "Die Ware kam kaputt an, sehr ärgerlich.",
-       "Unfreundliches Personal und lange Wartezeit.", "Lieferung drei Wochen zu spät, miserabel.",
-       "Schlechte Qualität, total enttäuscht.", "Der Support antwortet einfach nicht, frech."]
-NEU = ["Ich habe am Montag bestellt.", "Wann öffnet die Filiale?", "Die Rechnung kam per Post.",
-       "Bitte um Rückruf.", "Das Paket ist unterwegs.", "Ich habe eine Frage zur Rücksendung."]
 
 
 def write_labelled(folder, n_rep=4):
