@@ -64,24 +64,23 @@ def load_germeval2017(root: Path, folds: int = 5) -> list[Example]:
     return out
 
 
-def load_sb10k(root: Path) -> list[Example]:
+def _load_tweet_sentiment(root: Path, corpus: str, prefix: str) -> list[Example]:
+    """SB10k and PotTS share one TSV layout (tweet id, label, text); 'mixed' is left out."""
     out = []
     for split in ("train", "dev"):
-        for i, r in enumerate(_tsv(root / "sb10k" / f"{split}.tsv")):
+        for i, r in enumerate(_tsv(root / corpus / f"{split}.tsv")):
             if len(r) >= 3 and r[1] in ("negative", "neutral", "positive"):
-                out.append(Example(text=r[2], corpus="sb10k", split=split, sentiment=r[1], uid=f"sb-{split}-{i}",
-                                   domain="social"))
+                out.append(Example(text=r[2], corpus=corpus, split=split, sentiment=r[1],
+                                   uid=f"{prefix}-{split}-{i}", domain="social"))
     return out
+
+
+def load_sb10k(root: Path) -> list[Example]:
+    return _load_tweet_sentiment(root, "sb10k", "sb")
 
 
 def load_potts(root: Path) -> list[Example]:
-    out = []
-    for split in ("train", "dev"):
-        for i, r in enumerate(_tsv(root / "potts" / f"{split}.tsv")):
-            if len(r) >= 3 and r[1] in ("negative", "neutral", "positive"):  # 'mixed' is left out
-                out.append(Example(text=r[2], corpus="potts", split=split, sentiment=r[1], uid=f"po-{split}-{i}",
-                                   domain="social"))
-    return out
+    return _load_tweet_sentiment(root, "potts", "po")
 
 
 def load_germeval2018(root: Path) -> list[Example]:

@@ -13,6 +13,7 @@ from cxnlp.config import format_from_path
 from cxnlp.ingest.language import LanguageDetector
 from cxnlp.ingest.normalize import normalize_text
 from cxnlp.ingest.readers import read_records
+from cxnlp.spreadsheet import safe_cell
 
 PASSTHROUGH = ("created_at", "source", "rating")
 
@@ -86,7 +87,7 @@ class _Writer:
                                "sustainability", "churn", "experience", "note", "model"]
                 self.csv = csv.DictWriter(self.f, fieldnames=self.fields, extrasaction="ignore")
                 self.csv.writeheader()
-            self.csv.writerow({k: _safe_cell(v) for k, v in flat.items()})
+            self.csv.writerow({k: safe_cell(v) for k, v in flat.items()})
         else:
             self.rows.append(flat)
 
@@ -102,13 +103,6 @@ class _Writer:
             pq.write_table(pa.table(cols), self.path)
         if self.f:
             self.f.close()
-
-
-def _safe_cell(v: Any) -> Any:
-    """Spreadsheet formula injection guard: cells starting with = + - @ are prefixed with a quote."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:

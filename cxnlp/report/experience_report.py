@@ -11,6 +11,7 @@ from typing import Any
 
 from cxnlp.aggregate.drivers import weekly_drivers
 from cxnlp.report.charts import PALETTE, line_chart
+from cxnlp.spreadsheet import safe_cell
 from cxnlp.store import experience_sql as sql
 
 KPI_COLUMNS = ["grain", "period", "source", "channel", "facet", "touchpoint", "volume", "erlebnis_index", "erlebnis_ci",
@@ -175,13 +176,6 @@ def _topics_section(store) -> str:
     out.append("</tbody></table><p>Ein Thema wird mit <code>cxnlp topics promote ID --group touchpoints --label NAME"
                "</code> zum Taxonomie-Label.</p>")
     return "".join(out)
-
-
-def safe_cell(v: Any) -> Any:
-    """Formula-injection guard for spreadsheets: text starting with = + - @ (or tab/CR) gets a leading quote."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def export_kpis(store, out_dir: Path, grain: str = "week") -> list[Path]:

@@ -41,6 +41,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cxnlp.spreadsheet import safe_cell
 from cxnlp.store import DuckDBStore, StoreError
 from cxnlp.store import review_sql as sql
 
@@ -92,13 +93,6 @@ def check_bind(host: str, token: str | None) -> None:
     if not is_local_host(host) and not token:
         raise BindError(f"refusing to serve on {host} without a token: pass --token or set CXNLP_REVIEW_TOKEN "
                         "(or bind to 127.0.0.1)")
-
-
-def safe_cell(v: Any) -> Any:
-    """Spreadsheet formula-injection guard: text starting with = + - @ tab or CR gets a leading quote."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def _plain(v: Any) -> Any:
