@@ -3,6 +3,10 @@
 
 A repost or retweet (a row of ``duplicates``) counts as one more event of its original at its own time, with
 its own likes/shares/replies; it carries the original's tags.
+
+The SQL is portable between DuckDB and PostgreSQL except the per-post tag list, built with the store's dialect
+(a list of structs in DuckDB, a JSON array in PostgreSQL; both arrive as a list of dicts). On PostgreSQL the
+``alerts`` table comes from the migrations.
 """
 from __future__ import annotations
 
@@ -50,6 +54,8 @@ def _now() -> datetime:
 
 
 def ensure_alerts_table(store) -> None:
+    if getattr(store, "dialect", "duckdb") != "duckdb":
+        return  # PostgreSQL: created by the migrations
     with store._lock:
         store.con.execute(ALERTS_DDL)
 
@@ -72,7 +78,7 @@ _EVENTS = """
           AND coalesce(d.created_at, f.created_at) < $until),
     sent AS (SELECT feedback_id, label FROM tags WHERE task = 'sentiment'),
     ang AS (SELECT feedback_id, max(score) AS anger FROM tags
-            WHERE task = 'emotion' AND list_contains($anger_labels, label) GROUP BY ALL)"""
+            WHERE task = 'emotion' AND label = ANY($anger_labels) GROUP BY feedback_id)"""
 
 
 def social_span(store, source: str = "social") -> tuple[datetime, datetime] | None:
@@ -100,7 +106,7 @@ def social_hourly(store, since: datetime, until: datetime, *, anger_labels: Sequ
                                 * (1 + $d * coalesce(g.anger, 0)), 2)) FILTER (WHERE s.label = 'negative'), 0)
                    AS weighted_sq
         FROM ev LEFT JOIN sent s ON s.feedback_id = ev.fid LEFT JOIN ang g ON g.feedback_id = ev.fid
-        GROUP BY ALL ORDER BY hour"""
+        GROUP BY 1 ORDER BY hour"""
     params = {"source": source, "since": since, "until": until, "anger_labels": list(anger_labels),
               "a": float(reach_log_weight), "b": float(share_weight), "c": float(reply_weight),
               "d": float(anger_weight)}
@@ -119,15 +125,21 @@ def social_posts(store, since: datetime, until: datetime, *, negative_only: bool
     time, events in the window, summed reach of those events, sentiment, anger, and its emotion, facet and
     touchpoint tags as lists of {task, label, score}."""
     neg = "WHERE s.label = 'negative'" if negative_only else ""
+    order = "ORDER BY t.task, t.score DESC NULLS LAST, t.label"
+    if getattr(store, "dialect", "duckdb") == "postgresql":
+        tag_list = f"json_agg(json_build_object('task', t.task, 'label', t.label, 'score', t.score) {order})"
+        no_tags = "CAST('[]' AS JSON)"
+    else:
+        tag_list = f"list({{'task': t.task, 'label': t.label, 'score': t.score}} {order})"
+        no_tags = "[]"
     sql = f"""WITH {_EVENTS},
         agg AS (SELECT fid, count(*) AS events, count(*) FILTER (WHERE repost) AS reposts, sum(likes) AS likes,
                        sum(shares) AS shares, sum(replies) AS replies FROM ev GROUP BY fid),
-        tg AS (SELECT t.feedback_id, list({{'task': t.task, 'label': t.label, 'score': t.score}}
-                                          ORDER BY t.task, t.score DESC) AS tags
+        tg AS (SELECT t.feedback_id, {tag_list} AS tags
                FROM tags t JOIN agg ON agg.fid = t.feedback_id
-               WHERE t.task IN ('emotion', 'facet', 'touchpoint') GROUP BY ALL)
+               WHERE t.task IN ('emotion', 'facet', 'touchpoint') GROUP BY t.feedback_id)
         SELECT f.id, f.created_at, f.channel, f.text, agg.events, agg.reposts, agg.likes, agg.shares, agg.replies,
-               s.label AS sentiment, coalesce(g.anger, 0) AS anger, coalesce(tg.tags, []) AS tags
+               s.label AS sentiment, coalesce(g.anger, 0) AS anger, coalesce(tg.tags, {no_tags}) AS tags
         FROM agg JOIN feedback f ON f.id = agg.fid LEFT JOIN sent s ON s.feedback_id = f.id
         LEFT JOIN ang g ON g.feedback_id = f.id LEFT JOIN tg ON tg.feedback_id = f.id
         {neg}
@@ -136,6 +148,9 @@ def social_posts(store, since: datetime, until: datetime, *, negative_only: bool
                                    "anger_labels": list(anger_labels), "limit": int(limit)})
     for r in rows:
         r["created_at"] = _utc(r["created_at"])
+        if isinstance(r["tags"], str):  # PostgreSQL's JSON array
+            r["tags"] = [{"task": t["task"], "label": t["label"],
+                          "score": None if t["score"] is None else float(t["score"])} for t in json.loads(r["tags"])]
     return rows
 
 

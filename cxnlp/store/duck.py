@@ -139,6 +139,8 @@ def _now() -> datetime:
 
 
 class DuckDBStore:
+    dialect = "duckdb"
+
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
@@ -146,7 +148,9 @@ class DuckDBStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StoreError(f"cannot create the store's folder for {self.path.name}: {e.strerror}") from e
+                err = StoreError(f"cannot create the store's folder for {self.path.name}: {e.strerror}")
+                err.retry = False  # type: ignore[attr-defined]
+                raise err from e
         try:
             # CXNLP_DUCKDB_MEMORY (e.g. "2GB") caps DuckDB's memory; by default DuckDB takes 80 % of RAM.
             # Not lower by default: primary-key indexes must fit, or a commit fails.
@@ -155,7 +159,15 @@ class DuckDBStore:
             cfg = {"memory_limit": os.environ["CXNLP_DUCKDB_MEMORY"]} if os.environ.get("CXNLP_DUCKDB_MEMORY") else {}
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
         except duckdb.Error as e:
-            raise StoreError(f"cannot open the store {self.path.name}: {e}") from e
+            msg = str(e)
+            if "lock" in msg.lower():  # another process writes the file: worth retrying (open_store does)
+                held = msg[msg.find("Conflicting lock"):] if "Conflicting lock" in msg else msg
+                err = StoreError(f"the DuckDB file {self.path} is locked by another process ({held.strip()})")
+                err.retry = True  # type: ignore[attr-defined]
+            else:
+                err = StoreError(f"cannot open the store {self.path.name}: {e}")
+                err.retry = False  # type: ignore[attr-defined]
+            raise err from e
         self._lock = threading.RLock()
         if not read_only:
             self.init_schema()
@@ -353,9 +365,10 @@ class DuckDBStore:
         return {
             "sources": per_source,
             "quarantine_reasons": self.query_dicts(
-                "SELECT source_name, reason, count(*) AS rows FROM quarantine GROUP BY ALL ORDER BY source_name, rows DESC"),
+                "SELECT source_name, reason, count(*) AS rows FROM quarantine GROUP BY ALL "
+                "ORDER BY source_name, rows DESC, reason"),
             "languages": self.query_dicts(
-                "SELECT language, count(*) AS rows FROM feedback GROUP BY ALL ORDER BY rows DESC"),
+                "SELECT language, count(*) AS rows FROM feedback GROUP BY ALL ORDER BY rows DESC, language"),
             "totals": {t: self.count(t) for t in ("feedback", "duplicates", "quarantine")},
         }
 

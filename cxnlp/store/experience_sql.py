@@ -5,11 +5,15 @@ start on Monday) and cell (source, channel, facet, touchpoint; '*' = all). Sums 
 stored, so indices, shares, KPIs and confidence intervals are derived exactly in the ``experience_kpis``
 view. The nightly run recomputes only the periods touched by newly tagged feedback; a re-run with nothing
 new changes nothing.
+
+The SQL runs unchanged on DuckDB and PostgreSQL (``array_agg``, ``timezone(zone, ts)``, ``FILTER``, ``GROUPING
+SETS``, explicit casts before dividing counts). On PostgreSQL the tables and the view come from the Alembic
+migrations (``cxnlp/store/migrations``), so :func:`init` only creates them on DuckDB.
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
 import pyarrow as pa
@@ -35,6 +39,7 @@ DDL = [
         PRIMARY KEY (grain, period, source, channel, facet, touchpoint))""",
 ]
 
+# integer counts are cast before dividing: PostgreSQL divides integers as integers (DuckDB does not)
 KPI_VIEW = """CREATE OR REPLACE VIEW experience_kpis AS
 SELECT *,
   100 * erlebnis_sum / nullif(erlebnis_n, 0) AS erlebnis_index,
@@ -44,19 +49,37 @@ SELECT *,
   100 * 1.96 * sqrt(greatest(erfahrung_sq / nullif(erfahrung_n, 0) - pow(erfahrung_sum / nullif(erfahrung_n, 0), 2), 0)
         / nullif(erfahrung_n, 0)) AS erfahrung_ci,
   100 * erlebnis_sum / nullif(erlebnis_n, 0) - 100 * erfahrung_sum / nullif(erfahrung_n, 0) AS gap,
-  neg_n / nullif(volume, 0) AS neg_share, pos_n / nullif(volume, 0) AS pos_share,
-  100 * (promoters - detractors) / nullif(nps_n, 0) AS nps,
-  100 * 1.96 * sqrt(greatest((promoters + detractors) / nullif(nps_n, 0)
-        - pow((promoters - detractors) / nullif(nps_n, 0), 2), 0) / nullif(nps_n, 0)) AS nps_ci,
-  100 * csat_top2 / nullif(csat_n, 0) AS csat,
+  CAST(neg_n AS DOUBLE PRECISION) / nullif(volume, 0) AS neg_share,
+  CAST(pos_n AS DOUBLE PRECISION) / nullif(volume, 0) AS pos_share,
+  100 * CAST(promoters - detractors AS DOUBLE PRECISION) / nullif(nps_n, 0) AS nps,
+  100 * 1.96 * sqrt(greatest(CAST(promoters + detractors AS DOUBLE PRECISION) / nullif(nps_n, 0)
+        - pow(CAST(promoters - detractors AS DOUBLE PRECISION) / nullif(nps_n, 0), 2), 0) / nullif(nps_n, 0)) AS nps_ci,
+  100 * CAST(csat_top2 AS DOUBLE PRECISION) / nullif(csat_n, 0) AS csat,
   ces_sum / nullif(ces_n, 0) AS ces,
   stars_sum / nullif(stars_n, 0) AS mean_stars,
-  100 * recommends_n / nullif(volume, 0) AS weiterempfehlungsrate,
-  100 * churn_n / nullif(volume, 0) AS churn_rate
+  100 * CAST(recommends_n AS DOUBLE PRECISION) / nullif(volume, 0) AS weiterempfehlungsrate,
+  100 * CAST(churn_n AS DOUBLE PRECISION) / nullif(volume, 0) AS churn_rate
 FROM experience_agg"""
+
+EXPERIENCE_COLUMNS = ("feedback_id", "erlebnis", "erlebnis_intensity", "erlebnis_confidence", "dominant_emotions",
+                      "erfahrung", "erfahrung_source", "erfahrung_confidence", "sentiment", "emotions", "recommends",
+                      "churn", "relevant")
+JSON_COLUMNS = ("dominant_emotions", "emotions")
+
+
+def berlin_day(col: str) -> str:
+    """The Berlin calendar date of a TIMESTAMPTZ column (DuckDB and PostgreSQL)."""
+    return f"CAST(timezone('Europe/Berlin', {col}) AS DATE)"
+
+
+def week_of(col: str) -> str:
+    """The Monday of a DATE column's week."""
+    return f"CAST(date_trunc('week', CAST({col} AS TIMESTAMP)) AS DATE)"
 
 
 def init(store) -> None:
+    if getattr(store, "dialect", "duckdb") != "duckdb":
+        return  # PostgreSQL: created by the migrations
     with store._lock:
         for stmt in DDL:
             store.con.execute(stmt)
@@ -87,36 +110,70 @@ def write_experience(store, rows: list[dict[str, Any]]) -> None:
         "recommends": [r["recommends"] for r in rows], "churn": [r["churn"] for r in rows],
         "relevant": [r["relevant"] for r in rows],
     })
+    cols = ", ".join(f"CAST({c} AS JSON)" if c in JSON_COLUMNS else c for c in EXPERIENCE_COLUMNS)
     with store.transaction() as con:
         con.register("_e", tbl)
         con.execute("DELETE FROM experience WHERE feedback_id IN (SELECT feedback_id FROM _e)")
-        con.execute("INSERT INTO experience SELECT *, ? FROM _e", [now])
+        con.execute(f"INSERT INTO experience ({', '.join(EXPERIENCE_COLUMNS)}, computed_at) SELECT {cols}, ? FROM _e",
+                    [now])
+        # the days these rows fall in are marked pending in the same transaction: a run killed before the
+        # aggregates are rebuilt leaves the mark, and the next run rebuilds those days
+        days = {str(r[0]) for r in con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
+                                                "WHERE id IN (SELECT feedback_id FROM _e)").fetchall()}
         con.unregister("_e")
+        old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
+        if old:
+            days |= set(json.loads(old[0][0]))
+        con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
+        con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(sorted(days))])
+
+
+PENDING_KEY = "experience_pending_days"
+
+
+def pending_days(store) -> list[date]:
+    """Days whose experience rows changed but whose aggregates may not be rebuilt yet."""
+    rows = store.query("SELECT value FROM meta WHERE key = ?", [PENDING_KEY])
+    return [date.fromisoformat(d) for d in json.loads(rows[0][0])] if rows else []
+
+
+def clear_pending_days(store, days: Iterable) -> None:
+    """Removes the given days from the pending mark (others written meanwhile stay)."""
+    done = {str(d) for d in days}
+    with store.transaction() as con:
+        old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
+        if not old:
+            return
+        left = sorted(set(json.loads(old[0][0])) - done)
+        con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
+        if left:
+            con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(left)])
 
 
 def _emotion_sums() -> str:
-    return ", ".join(f"count(*) FILTER (WHERE json_extract(emotions, '$.\"{k}\"') IS NOT NULL) AS {c}"
+    return ", ".join(f"count(*) FILTER (WHERE (emotions -> '{k}') IS NOT NULL) AS {c}"
                      for k, c in EMOTION_COLUMNS.items())
 
 
 def _base_sql(period_filter: str) -> str:
+    """One row per (grain, period, text, facet, touchpoint): every text once with facet '*' and touchpoint '*',
+    and once more per facet and per touchpoint it carries (and per pair)."""
     return f"""
-    WITH fac AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'facet' GROUP BY ALL),
-         tp AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'touchpoint' GROUP BY ALL),
+    WITH fac AS (SELECT feedback_id, label FROM tags WHERE task = 'facet'
+                 UNION ALL SELECT feedback_id, '*' FROM experience),
+         tp AS (SELECT feedback_id, label FROM tags WHERE task = 'touchpoint'
+                UNION ALL SELECT feedback_id, '*' FROM experience),
          b0 AS (
-           SELECT f.id, f.source, coalesce(f.channel, '?') AS channel,
-                  CAST(timezone('Europe/Berlin', f.created_at) AS DATE) AS day,
-                  f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces, e.*,
-                  list_prepend('*', coalesce(fac.l, [])) AS facets, list_prepend('*', coalesce(tp.l, [])) AS tps
+           SELECT f.id, f.source, coalesce(f.channel, '?') AS channel, {berlin_day('f.created_at')} AS day,
+                  f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces, e.erlebnis, e.erfahrung,
+                  e.erfahrung_source, e.sentiment, e.emotions, e.recommends, e.churn
            FROM feedback f JOIN experience e ON e.feedback_id = f.id
-           LEFT JOIN fac ON fac.feedback_id = f.id LEFT JOIN tp ON tp.feedback_id = f.id
            WHERE e.relevant),
-         b1 AS (SELECT b0.* EXCLUDE (facets), unnest(facets) AS facet FROM b0),
-         b2 AS (SELECT b1.* EXCLUDE (tps), unnest(tps) AS touchpoint FROM b1),
-         g AS (SELECT * FROM (VALUES ('day'), ('week')) t(grain)),
+         b2 AS (SELECT b0.*, fac.label AS facet, tp.label AS touchpoint
+                FROM b0 JOIN fac ON fac.feedback_id = b0.id JOIN tp ON tp.feedback_id = b0.id),
+         g AS (SELECT grain FROM (VALUES ('day'), ('week')) t(grain)),
          x AS (
-           SELECT g.grain, CASE WHEN g.grain = 'day' THEN b2.day ELSE CAST(date_trunc('week', b2.day) AS DATE) END
-                  AS period, b2.*
+           SELECT g.grain, CASE WHEN g.grain = 'day' THEN b2.day ELSE {week_of('b2.day')} END AS period, b2.*
            FROM b2 CROSS JOIN g)
     SELECT * FROM x WHERE {period_filter}"""
 
@@ -148,11 +205,10 @@ def rebuild_aggregates(store, affected_days: Iterable | None = None) -> int:
             con.execute("DELETE FROM experience_agg")
             flt = "TRUE"
         else:
-            con.register("_days", pa.table({"d": pa.array(days, pa.date32())}))
-            con.execute("CREATE OR REPLACE TEMP TABLE _periods AS SELECT DISTINCT * FROM ("
-                        "SELECT 'day' AS grain, d AS period FROM _days UNION ALL "
-                        "SELECT 'week', CAST(date_trunc('week', d) AS DATE) FROM _days)")
-            con.unregister("_days")
+            weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
+            con.register("_periods", pa.table({
+                "grain": ["day"] * len(days) + ["week"] * len(weeks),
+                "period": pa.array(list(days) + weeks, pa.date32())}))
             con.execute("DELETE FROM experience_agg WHERE (grain, period) IN (SELECT grain, period FROM _periods)")
             flt = "(grain, period) IN (SELECT grain, period FROM _periods)"
         base = _base_sql(flt)
@@ -169,7 +225,9 @@ def rebuild_aggregates(store, affected_days: Iterable | None = None) -> int:
             sel = ", ".join(f"coalesce({d}, '*')" if " AS " not in d else d.split(" AS ")[0] for d in dims)
             con.execute(f"""INSERT INTO experience_agg
                 SELECT grain, period, {sel}, {AGG_COLUMNS}
-                FROM ({base}) WHERE {where} GROUP BY {grouping}""")
+                FROM ({base}) b WHERE {where} GROUP BY {grouping}""")
+        if days is not None:
+            con.unregister("_periods")
         n = con.execute("SELECT count(*) FROM experience_agg").fetchone()[0]
     return n
 
@@ -180,7 +238,7 @@ def days_of(store, feedback_ids: list[str]) -> list:
     with store._lock:
         store.con.register("_ids", pa.table({"k": pa.array(feedback_ids, pa.string())}))
         try:
-            rows = store.con.execute("SELECT DISTINCT CAST(timezone('Europe/Berlin', created_at) AS DATE) FROM feedback "
+            rows = store.con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
                                      "WHERE id IN (SELECT k FROM _ids)").fetchall()
         finally:
             store.con.unregister("_ids")
@@ -196,13 +254,15 @@ def period_texts(store, start, end, min_erlebnis: float | None = None, limit: in
     """Texts of feedback created in [start, end) (Berlin dates) with their signals, facets and touchpoints."""
     cond = "" if min_erlebnis is None else f"AND e.erlebnis <= {float(min_erlebnis)}"
     return store.query_dicts(f"""
-        WITH fac AS (SELECT feedback_id, list(label) AS facets FROM tags WHERE task = 'facet' GROUP BY ALL),
-             tp AS (SELECT feedback_id, list(label) AS touchpoints FROM tags WHERE task = 'touchpoint' GROUP BY ALL)
+        WITH fac AS (SELECT feedback_id, array_agg(label ORDER BY label) AS facets FROM tags WHERE task = 'facet'
+                     GROUP BY feedback_id),
+             tp AS (SELECT feedback_id, array_agg(label ORDER BY label) AS touchpoints FROM tags
+                    WHERE task = 'touchpoint' GROUP BY feedback_id)
         SELECT f.id, f.source, coalesce(f.channel, '?') AS channel, f.text, f.created_at,
                coalesce(f.likes, 0) + coalesce(f.shares, 0) + coalesce(f.replies, 0) AS engagement,
-               e.erlebnis, e.erfahrung, coalesce(fac.facets, []) AS facets, coalesce(tp.touchpoints, []) AS touchpoints
+               e.erlebnis, e.erfahrung, coalesce(fac.facets, ARRAY[]::VARCHAR[]) AS facets,
+               coalesce(tp.touchpoints, ARRAY[]::VARCHAR[]) AS touchpoints
         FROM feedback f JOIN experience e ON e.feedback_id = f.id
         LEFT JOIN fac ON fac.feedback_id = f.id LEFT JOIN tp ON tp.feedback_id = f.id
-        WHERE e.relevant AND CAST(timezone('Europe/Berlin', f.created_at) AS DATE) >= ?
-          AND CAST(timezone('Europe/Berlin', f.created_at) AS DATE) < ? {cond}
+        WHERE e.relevant AND {berlin_day('f.created_at')} >= ? AND {berlin_day('f.created_at')} < ? {cond}
         ORDER BY f.id LIMIT ?""", [start, end, limit])

@@ -85,7 +85,8 @@ def _now() -> datetime:
 
 
 def _table_exists(store, name: str) -> bool:
-    return bool(store.query("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name])[0][0])
+    return bool(store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_type = 'BASE TABLE'", [name])[0][0])
 
 
 def init(store) -> None:
@@ -640,8 +641,9 @@ def latest_corrections_for_training(store) -> list[dict[str, Any]]:
     Read-only (works on a store opened read-only; empty when there are no corrections)."""
     if not _table_exists(store, "corrections"):
         return []
-    lc = store.query(
-        "SELECT feedback_id, task, arg_max(new_value, id) FROM corrections WHERE task <> 'note' GROUP BY ALL")
+    lc = store.query(  # the latest correction per (item, task); portable (DuckDB and PostgreSQL)
+        "SELECT c.feedback_id, c.task, c.new_value FROM corrections c JOIN (SELECT max(id) AS id FROM corrections "
+        "WHERE task <> 'note' GROUP BY feedback_id, task) m ON m.id = c.id ORDER BY c.id")
     if not lc:
         return []
     by: dict[str, dict[str, Any]] = {}

@@ -1,9 +1,16 @@
-"""SQL for emerging topics: the texts of a window and the topics found in them."""
+"""SQL for emerging topics: the texts of a window and the topics found in them. Portable between DuckDB and
+PostgreSQL (on PostgreSQL the tables come from the migrations).
+
+The window's texts are a deterministic sample in DuckDB's ``hash(id)`` order (the clustering depends on the
+order). PostgreSQL has no such function, so there the ids are ordered by the same function in an in-process
+DuckDB: both stores cluster the same texts in the same order."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
 from typing import Any
+
+import pyarrow as pa
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS topics (
@@ -16,6 +23,8 @@ DDL = [
 
 
 def init(store) -> None:
+    if getattr(store, "dialect", "duckdb") != "duckdb":
+        return  # PostgreSQL: created by the migrations
     with store._lock:
         for stmt in DDL:
             store.con.execute(stmt)
@@ -25,22 +34,55 @@ def window_docs(store, start: date, end: date, source: str | None = None, negati
                 limit: int = 100_000) -> list[dict[str, Any]]:
     """Tagged, relevant feedback created in [start, end) (Berlin dates), a deterministic sample of at most
     ``limit`` texts (by id hash)."""
-    cond = ["e.relevant", "CAST(timezone('Europe/Berlin', f.created_at) AS DATE) >= ?",
-            "CAST(timezone('Europe/Berlin', f.created_at) AS DATE) < ?"]
+    day = "CAST(timezone('Europe/Berlin', f.created_at) AS DATE)"
+    cond = ["e.relevant", f"{day} >= ?", f"{day} < ?"]
     params: list[Any] = [start, end]
     if source:
         cond.append("f.source = ?")
         params.append(source)
     if negative_only:
         cond.append("(e.sentiment = 'negative' OR e.erlebnis < -0.2)")
-    return store.query_dicts(f"""
-        WITH fac AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'facet' GROUP BY ALL),
-             tp AS (SELECT feedback_id, list(label) AS l FROM tags WHERE task = 'touchpoint' GROUP BY ALL)
-        SELECT f.id, f.text, CAST(timezone('Europe/Berlin', f.created_at) AS DATE) AS day,
-               e.sentiment = 'negative' AS negative, coalesce(fac.l, []) AS facets, coalesce(tp.l, []) AS touchpoints
+    select = f"""
+        WITH fac AS (SELECT feedback_id, array_agg(label ORDER BY label) AS l FROM tags WHERE task = 'facet'
+                     GROUP BY feedback_id),
+             tp AS (SELECT feedback_id, array_agg(label ORDER BY label) AS l FROM tags WHERE task = 'touchpoint'
+                    GROUP BY feedback_id)
+        SELECT f.id, f.text, {day} AS day, e.sentiment = 'negative' AS negative,
+               coalesce(fac.l, ARRAY[]::VARCHAR[]) AS facets, coalesce(tp.l, ARRAY[]::VARCHAR[]) AS touchpoints
         FROM feedback f JOIN experience e ON e.feedback_id = f.id
         LEFT JOIN fac ON fac.feedback_id = f.id LEFT JOIN tp ON tp.feedback_id = f.id
-        WHERE {' AND '.join(cond)} ORDER BY hash(f.id), f.id LIMIT ?""", [*params, limit])
+        WHERE {' AND '.join(cond)}"""
+    if getattr(store, "dialect", "duckdb") == "duckdb":
+        return store.query_dicts(f"{select} ORDER BY hash(f.id), f.id LIMIT ?", [*params, limit])
+    ids = [r[0] for r in store.query(f"SELECT f.id FROM feedback f JOIN experience e ON e.feedback_id = f.id "
+                                     f"WHERE {' AND '.join(cond)}", params)]
+    chosen = hash_order(ids, limit)
+    if not chosen:
+        return []
+    with store._lock:
+        store.con.register("_sample", pa.table({"k": pa.array(chosen, pa.string())}))
+        try:
+            cur = store.con.execute(f"{select} AND f.id IN (SELECT k FROM _sample)", params)
+            cols = [d[0] for d in cur.description]
+            rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        finally:
+            store.con.unregister("_sample")
+    pos = {k: i for i, k in enumerate(chosen)}
+    return sorted(rows, key=lambda r: pos[r["id"]])
+
+
+def hash_order(ids: list[str], limit: int) -> list[str]:
+    """The ids as DuckDB's ``ORDER BY hash(id), id LIMIT limit`` orders them."""
+    if not ids:
+        return []
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("_ids", pa.table({"k": pa.array(ids, pa.string())}))
+        return [r[0] for r in con.execute("SELECT k FROM _ids ORDER BY hash(k), k LIMIT ?", [limit]).fetchall()]
+    finally:
+        con.close()
 
 
 def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: date) -> None:
