@@ -18,18 +18,38 @@ def new_run_id(kind: str = "nightly") -> str:
     return f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
 
 
-def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id: str) -> dict[str, Any]:
-    from cxnlp.ingest.pipeline import Ingestor
+def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id: str, client=None,
+                 workers: list[str] | None = None) -> dict[str, Any]:
+    """Ingests the sources into ``store``. With a Dask ``client`` the batches are mapped on its workers
+    (``workers``: only these addresses); reading and committing stay here."""
+    if client is not None:
+        from cxnlp.engine import dask_ingestor
 
-    stats = Ingestor(store, settings).ingest(sources, run_id)
+        ingestor = dask_ingestor(store, settings, client, workers)
+        stats = ingestor.ingest(sources, run_id)
+        log.info("ingest: %d batches mapped on Dask workers", ingestor.remote_batches)
+    else:
+        from cxnlp.ingest.pipeline import Ingestor
+
+        stats = Ingestor(store, settings).ingest(sources, run_id)
     return {name: s.as_dict() for name, s in stats.items()}
 
 
-def tag_stage(store, settings: Settings, run_id: str) -> dict[str, Any]:
-    """Tags stored feedback that has no tags from the current model yet (incremental)."""
+def tag_stage(store, settings: Settings, run_id: str, submit=None, slots: int = 1,
+              backend: str | None = None) -> dict[str, Any]:
+    """Tags stored feedback that has no tags from the current model yet (incremental). With ``submit`` (see
+    :func:`cxnlp.engine.tag_in_partitions`) the work goes out in partitions to a task runner or Dask client."""
+    from cxnlp.engine import EngineSettings
+
+    eng = EngineSettings.from_settings(settings)
+    if submit is not None:
+        from cxnlp.engine import tag_in_partitions, tag_plan
+
+        return tag_in_partitions(store, settings, run_id, submit, slots,
+                                 backend=backend or tag_plan(settings.root).backend)
     from cxnlp.classify.stage import tag_untagged
 
-    return tag_untagged(store, settings, run_id)
+    return tag_untagged(store, settings, run_id, batch_size=eng.batch_size)
 
 
 def aggregate_stage(store) -> dict[str, Any]:
@@ -107,18 +127,37 @@ def _num(v: Any) -> str:
 
 def run_pipeline(settings: Settings | None = None, sources: list[SourceConfig] | None = None,
                  run_id: str | None = None) -> dict[str, Any]:
-    """Every stage in order, without Prefect. Returns the stage results and where the report is."""
+    """Every stage in order, without Prefect. Returns the stage results and where the report is. With
+    ``engine.runner: dask`` ingest mapping and tagging run on a Dask cluster (plain Dask client)."""
+    from contextlib import ExitStack
+
+    from cxnlp.engine import EngineSettings, cpu_workers, dask_client, fit_plan, tag_plan, tag_slots
     from cxnlp.store import open_store
 
     settings = settings or load_settings()
     sources = sources if sources is not None else load_sources(settings.root)
     run_id = run_id or new_run_id()
+    eng = EngineSettings.from_settings(settings)
     results: dict[str, Any] = {}
-    with open_store(settings) as store:
+    with open_store(settings) as store, ExitStack() as stack:
         store.start_run(run_id, "nightly")
         try:
-            results["ingest"] = ingest_stage(store, settings, sources, run_id)
-            results["tag"] = tag_stage(store, settings, run_id)
+            if eng.runner == "dask":
+                from cxnlp.engine import tag_partition
+
+                plan = tag_plan(settings.root)
+                client = stack.enter_context(dask_client(eng, gpu_workers=1 if plan.resources else 0))
+                plan = fit_plan(client, plan)
+
+                def submit(params: dict[str, Any]):
+                    return client.submit(tag_partition, **params, resources=plan.resources, pure=False)
+
+                results["ingest"] = ingest_stage(store, settings, sources, run_id, client, cpu_workers(client))
+                results["tag"] = tag_stage(store, settings, run_id, submit, tag_slots(client, plan), plan.backend)
+                stack.close()
+            else:
+                results["ingest"] = ingest_stage(store, settings, sources, run_id)
+                results["tag"] = tag_stage(store, settings, run_id)
             results["aggregate"] = aggregate_stage(store)
             results["topics"] = topics_stage(store, settings, run_id)
             results["alerts"] = alert_stage(store, settings, run_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from cxnlp.classify.tagger import Tagger
@@ -31,9 +32,24 @@ def tag_rows(fid: str, r: dict[str, Any]) -> list[tuple]:
     return rows
 
 
+def build_tagger(root: Path, backend: str | None = None):
+    """The tagger configured in configs/models.yaml: the fast model, or ``transformers`` (the fine-tuned e5
+    tagger, or a configured Hugging Face model) when asked for or, under ``auto``, when a GPU is present; see
+    :func:`cxnlp.engine.choose_tagging`."""
+    if backend is None:
+        from cxnlp.engine import tag_plan
+
+        backend = tag_plan(Path(root)).backend
+    from cxnlp.classify.tagger import load_tagger
+
+    return load_tagger(Path(root), "transformers" if backend == "transformers" else "fast")
+
+
 def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, batch_size: int = 512,
                  progress: bool = True) -> dict[str, Any]:
-    tagger = tagger or Tagger.from_config(settings.root)
+    """Tags in batches of ``batch_size`` in (created_at, id) order; the distributed runner
+    (:func:`cxnlp.engine.tag_in_partitions`) makes the same batches."""
+    tagger = tagger or build_tagger(settings.root)
     name, version = tagger.model.name, tagger.model.version
     todo = store.count_untagged(name, version)
     done = 0

@@ -1,0 +1,438 @@
+"""Distributed execution: the ``engine:`` settings, partitioned tagging and Dask-backed ingest mapping.
+
+Design (the embedded store is one DuckDB file with a single writer):
+
+* The process that runs the flow is the store's only writer. Dask workers never open the store.
+* Tagging: the flow lists the untagged feedback as ordered ranges of ``(created_at, id)`` — the order the local
+  runner tags in — each a whole number of tagging batches (``engine.partition_size`` rounded up to a multiple
+  of ``engine.batch_size``). Only the range boundaries are held in memory. For each partition the flow writes
+  that range's ``(id, text)`` to a Parquet file in the scratch folder; a tag task on a worker reads it, tags it
+  batch by batch (the same batches the local runner would make, so the results are identical) and writes a
+  result file; the flow writes that file into the store one batch per transaction and deletes both files. At
+  most ``2 x slots`` partitions are in flight, so neither the flow nor any worker holds the whole input.
+* Idempotency: a partition lists only what is untagged for the current model when it is exported, and tags
+  are written per batch with the same ``write_tags`` call as the local runner; a rerun finds nothing to do, and
+  a killed run resumes with whatever was not written (scratch files of earlier runs are discarded).
+* Ingest: reading and committing stay in the writer (de-duplication needs a consistent view of the store);
+  mapping each batch (normalise, language, redaction) — the CPU-heavy part — runs on the CPU workers.
+* GPU: when the tagger backend is transformers and CUDA is available, tag tasks ask for the Dask resource
+  ``GPU`` (one worker offers it); ingest mapping is pinned to workers without it.
+
+With a remote scheduler (``engine.address``) the scratch folder must be a path every worker can read and
+write (a shared file system), and workers need the project (configs, models) at the same root path.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+log = logging.getLogger("cxnlp.engine")
+
+RUNNERS = ("local", "dask")
+GPU = "GPU"  # the Dask worker resource a GPU worker offers
+
+
+class EngineError(ValueError):
+    """The ``engine:`` settings are wrong; the message says which key."""
+
+
+# --------------------------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class EngineSettings:
+    runner: str = "local"
+    address: str | None = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    partition_size: int = 20000
+    batch_size: int = 512
+    scratch: str = "var/engine"
+
+    @classmethod
+    def from_settings(cls, settings) -> "EngineSettings":
+        d = {k: settings.get("engine", k, getattr(cls, k)) for k in cls.__dataclass_fields__}
+        runner = str(d["runner"] or "local").strip().lower()
+        if runner not in RUNNERS:
+            raise EngineError(f"engine.runner must be one of {RUNNERS}, got {d['runner']!r}")
+        address = d["address"]
+        address = str(address).strip() if address not in (None, "", "null", "None") else None
+        ints = {}
+        for k in ("n_workers", "threads_per_worker", "partition_size", "batch_size"):
+            try:
+                ints[k] = int(d[k])
+            except (TypeError, ValueError):
+                raise EngineError(f"engine.{k} must be a whole number, got {d[k]!r}") from None
+            if ints[k] < 1:
+                raise EngineError(f"engine.{k} must be at least 1, got {ints[k]}")
+        return cls(runner=runner, address=address, scratch=str(d["scratch"] or "var/engine"), **ints)
+
+    @property
+    def partition_rows(self) -> int:
+        """Rows per partition: ``partition_size`` rounded up to whole tagging batches."""
+        return math.ceil(self.partition_size / self.batch_size) * self.batch_size
+
+    def scratch_dir(self, root: Path) -> Path:
+        p = Path(self.scratch)
+        return p if p.is_absolute() else Path(root) / p
+
+
+# ------------------------------------------------------------------------------------- backend and GPU
+@dataclass(frozen=True)
+class TagPlan:
+    backend: str                      # "embedded" | "transformers"
+    resources: dict[str, int] | None  # Dask resources a tag task asks for (None: any worker)
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # a broken driver counts as no GPU
+        return False
+
+
+def choose_tagging(backend: str, transformers_configured: bool, cuda: bool) -> TagPlan:
+    """Which tagger runs and where. ``transformers`` is used when asked for, or under ``auto`` when a model
+    is configured and a GPU is present; a transformers tagger with a GPU runs on the GPU worker."""
+    backend = (backend or "auto").lower()
+    use_hf = backend == "transformers" or (backend == "auto" and transformers_configured and cuda)
+    if not use_hf:
+        return TagPlan("embedded", None)
+    return TagPlan("transformers", {GPU: 1} if cuda else None)
+
+
+def transformers_configured(root: Path) -> bool:
+    import yaml
+
+    p = Path(root) / "configs" / "models.yaml"
+    cfg = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.is_file() else {}
+    t = cfg.get("transformers") or {}
+    e5 = Path(t.get("e5_path") or "models/cxnlp-de-e5")
+    e5 = e5 if e5.is_absolute() else Path(root) / e5
+    return bool(t.get("model") or t.get("zero_shot_model")) or (e5 / "e5_tagger.json").is_file()
+
+
+def tag_plan(root: Path, cuda: bool | None = None) -> TagPlan:
+    from cxnlp.classify.tagger import TaggerConfig
+
+    cfg = TaggerConfig.load(Path(root))
+    return choose_tagging(cfg.backend, transformers_configured(root), cuda_available() if cuda is None else cuda)
+
+
+# ---------------------------------------------------------------------------------------- the cluster
+def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, gpu_workers: int = 0, **kwargs: Any):
+    """A LocalCluster of worker processes; ``gpu_workers`` extra workers (one thread each) offer the ``GPU``
+    resource, so tasks annotated with it run there and nowhere else."""
+    from distributed import LocalCluster
+
+    kwargs.setdefault("dashboard_address", ":0")
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, **kwargs)
+    if gpu_workers:
+        spec = cluster.new_spec
+        for i in range(gpu_workers):
+            cluster.worker_spec[f"gpu-{i}"] = {
+                "cls": spec["cls"], "options": {**spec["options"], "nthreads": 1, "resources": {GPU: 1}}}
+        cluster.scale(len(cluster.worker_spec))
+        cluster.wait_for_workers(n_workers + gpu_workers, timeout=120)
+    return cluster
+
+
+def dask_task_runner(eng: EngineSettings, gpu_workers: int = 0):
+    """Prefect's DaskTaskRunner: connected to ``engine.address``, else on a new local cluster."""
+    from prefect_dask import DaskTaskRunner
+
+    if eng.address:
+        return DaskTaskRunner(address=eng.address)
+    return DaskTaskRunner(cluster_class=local_cluster,
+                          cluster_kwargs={"n_workers": eng.n_workers, "threads_per_worker": eng.threads_per_worker,
+                                          "gpu_workers": gpu_workers})
+
+
+@contextmanager
+def dask_client(eng: EngineSettings, gpu_workers: int = 0) -> Iterator[Any]:
+    """A plain Dask client (for running the stages without Prefect)."""
+    from distributed import Client
+
+    if eng.address:
+        with Client(eng.address, set_as_default=False) as client:
+            yield client
+        return
+    with local_cluster(eng.n_workers, eng.threads_per_worker, gpu_workers) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def workers_info(client) -> dict[str, dict[str, Any]]:
+    return dict(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def cpu_workers(client) -> list[str]:
+    """Addresses of the workers that offer no GPU."""
+    return sorted(a for a, w in workers_info(client).items() if not (w.get("resources") or {}).get(GPU))
+
+
+def gpu_workers(client) -> list[str]:
+    return sorted(a for a, w in workers_info(client).items() if (w.get("resources") or {}).get(GPU))
+
+
+def fit_plan(client, plan: TagPlan) -> TagPlan:
+    """Drops the GPU request when no worker of the cluster offers the resource (the task would wait forever)."""
+    if plan.resources and not gpu_workers(client):
+        log.warning("tagging wants a GPU worker but no worker of the cluster offers the %r resource; tagging on "
+                    "any worker (start one with `dask worker ADDRESS --resources GPU=1`)", GPU)
+        return TagPlan(plan.backend, None)
+    return plan
+
+
+def tag_slots(client, plan: TagPlan) -> int:
+    """How many tag tasks can run at once."""
+    info = workers_info(client)
+    if plan.resources:
+        return max(1, sum(int((w.get("resources") or {}).get(GPU, 0)) for w in info.values()))
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
+
+
+@contextmanager
+def prefect_api_for_workers() -> Iterator[None]:
+    """Inside a flow run on Prefect's temporary (ephemeral) server, point task runs on local worker processes
+    at that server instead of letting each worker start its own."""
+    from prefect.context import FlowRunContext
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    ctx = FlowRunContext.get()
+    url = getattr(getattr(ctx, "client", None), "api_url", None) if ctx else None
+    if get_current_settings().api.url or not url:
+        yield
+        return
+    with temporary_settings({PREFECT_API_URL: str(url)}):
+        yield
+
+
+# ----------------------------------------------------------------------------------------- partitions
+# The same "untagged" condition as the store's ``untagged`` query (portable SQL: DuckDB and PostgreSQL).
+_UNTAGGED = ("FROM feedback f LEFT JOIN tag_state s ON s.feedback_id = f.id "
+             "WHERE (s.feedback_id IS NULL OR s.retag OR s.model <> ? OR s.model_version <> ?)")
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: int
+    lo: tuple[Any, str]          # first (created_at, id) of the range, inclusive
+    hi: tuple[Any, str] | None   # first key of the next range (exclusive); None for the last
+    rows: int
+
+
+def plan_partitions(store, model: str, model_version: str, rows: int) -> list[Partition]:
+    """Ordered ``(created_at, id)`` ranges of the untagged feedback, ``rows`` each (the last one fewer).
+    Holds only the boundaries in memory."""
+    total = store.count_untagged(model, model_version)
+    if not total:
+        return []
+    starts = store.query(
+        "SELECT created_at, id FROM (SELECT f.created_at, f.id, "
+        f"row_number() OVER (ORDER BY f.created_at, f.id) AS rn {_UNTAGGED}) t "
+        "WHERE (rn - 1) % ? = 0 ORDER BY created_at, id", [model, model_version, rows])
+    keys = [(c, i) for c, i in starts]
+    return [Partition(k, keys[k], keys[k + 1] if k + 1 < len(keys) else None,
+                      min(rows, total - k * rows)) for k in range(len(keys))]
+
+
+def partition_frame(store, model: str, model_version: str, part: Partition):
+    """The partition's untagged ``(id, text)`` in tagging order, as an Arrow table."""
+    sql = f"SELECT f.id, f.text {_UNTAGGED} AND (f.created_at > ? OR (f.created_at = ? AND f.id >= ?))"
+    params: list[Any] = [model, model_version, part.lo[0], part.lo[0], part.lo[1]]
+    if part.hi is not None:
+        sql += " AND (f.created_at < ? OR (f.created_at = ? AND f.id < ?))"
+        params += [part.hi[0], part.hi[0], part.hi[1]]
+    import pyarrow as pa
+
+    rows = store.query(sql + " ORDER BY f.created_at, f.id", params)
+    return pa.table({"id": pa.array([r[0] for r in rows], pa.string()),
+                     "text": pa.array([r[1] for r in rows], pa.string())})
+
+
+# ------------------------------------------------------------------------------------- worker side
+_TAGGERS: dict[tuple[str, str], Any] = {}
+
+
+def _worker_tagger(root: str, backend: str):
+    key = (str(Path(root).resolve()), backend)
+    if key not in _TAGGERS:
+        from cxnlp.classify.stage import build_tagger
+
+        _TAGGERS[key] = build_tagger(Path(root), backend)
+    return _TAGGERS[key]
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except Exception:
+        return f"pid-{os.getpid()}"
+
+
+def tag_partition(root: str, in_path: str, out_path: str, model: str, model_version: str, batch_size: int,
+                  backend: str = "embedded") -> dict[str, Any]:
+    """Runs on a worker: tags one partition file batch by batch and writes ``(id, result JSON)`` to
+    ``out_path`` (written under a temporary name, then renamed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    tagger = _worker_tagger(root, backend)
+    if (tagger.model.name, tagger.model.version) != (model, model_version):
+        raise RuntimeError(f"worker {_worker_name()} has model {tagger.model.name} {tagger.model.version}, the flow "
+                           f"expects {model} {model_version}: deploy the same models/ folder on every worker")
+    table = pq.read_table(in_path, columns=["id", "text"])
+    ids, texts = table.column("id").to_pylist(), table.column("text").to_pylist()
+    del table
+    schema = pa.schema([("id", pa.string()), ("result", pa.string())])
+    tmp = f"{out_path}.tmp"
+    with pq.ParquetWriter(tmp, schema) as w:
+        for s in range(0, len(ids), batch_size):
+            results = tagger.tag_batch(texts[s:s + batch_size])
+            w.write_table(pa.table({"id": ids[s:s + batch_size],
+                                    "result": [json.dumps(r, ensure_ascii=False) for r in results]}, schema=schema))
+    os.replace(tmp, out_path)
+    return {"rows": len(ids), "seconds": round(time.perf_counter() - t0, 3), "worker": _worker_name()}
+
+
+# --------------------------------------------------------------------------------------- flow side
+def write_partition_results(store, path: Path, model: str, model_version: str, run_id: str,
+                            batch_size: int) -> int:
+    """Writes a result file into the store, one transaction per batch. Returns the number of texts."""
+    import pyarrow.parquet as pq
+
+    from cxnlp.classify.stage import tag_rows
+
+    n = 0
+    pf = pq.ParquetFile(path)
+    try:
+        for rb in pf.iter_batches(batch_size=batch_size):
+            ids = rb.column("id").to_pylist()
+            results = [json.loads(s) for s in rb.column("result").to_pylist()]
+            rows = [row for fid, r in zip(ids, results) for row in tag_rows(fid, r)]
+            store.write_tags(list(zip(ids, results)), rows, model, model_version, run_id)
+            n += len(ids)
+    finally:
+        pf.close()
+    return n
+
+
+Submit = Callable[[dict[str, Any]], Any]  # parameters of tag_partition -> a future with .result()
+
+
+def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, backend: str = "embedded",
+                      model: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Tags every untagged text through ``submit`` (a Prefect task runner or a Dask client), partition by
+    partition, writing results as partitions finish. Same result shape as ``tag_untagged``."""
+    import pyarrow.parquet as pq
+
+    eng = EngineSettings.from_settings(settings)
+    if model is None:
+        from cxnlp.classify.tagger import Tagger
+
+        tagger = Tagger.from_config(settings.root)
+        model = (tagger.model.name, tagger.model.version)
+        del tagger
+    name, version = model
+    t0 = time.perf_counter()
+    parts = plan_partitions(store, name, version, eng.partition_rows)
+    scratch = eng.scratch_dir(settings.root)
+    if scratch.is_dir():  # files of runs that were killed: their partitions are listed again below
+        for old in scratch.iterdir():
+            if old.is_dir() and old.name != run_id:
+                shutil.rmtree(old, ignore_errors=True)
+    work = scratch / run_id
+    work.mkdir(parents=True, exist_ok=True)
+    window = max(2, 2 * slots)
+    todo = iter(parts)
+    pending: deque = deque()
+    done, workers, task_secs = 0, set(), 0.0
+
+    def launch() -> None:
+        part = next(todo, None)
+        if part is None:
+            return
+        inp, out = work / f"part-{part.index:05d}.in.parquet", work / f"part-{part.index:05d}.out.parquet"
+        pq.write_table(partition_frame(store, name, version, part), inp)
+        pending.append((part, inp, out, submit({
+            "root": str(settings.root), "in_path": str(inp), "out_path": str(out), "model": name,
+            "model_version": version, "batch_size": eng.batch_size, "backend": backend})))
+
+    try:
+        for _ in range(window):
+            launch()
+        while pending:
+            part, inp, out, fut = pending.popleft()
+            info = fut.result()
+            launch()  # keep the workers busy while this partition is written
+            done += write_partition_results(store, out, name, version, run_id, eng.batch_size)
+            workers.add(info["worker"])
+            task_secs += info["seconds"]
+            inp.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+            log.info("partition %d/%d: %d texts tagged on %s in %.1f s", part.index + 1, len(parts), info["rows"],
+                     info["worker"], info["seconds"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    secs = time.perf_counter() - t0
+    log.info("tagged %d texts in %d partitions in %.1f s with %s %s", done, len(parts), secs, name, version)
+    return {"status": "completed", "tagged": done, "seconds": round(secs, 2), "model": name, "model_version": version,
+            "docs_per_s": round(done / secs, 1) if secs > 0 and done else None, "partitions": len(parts),
+            "partition_rows": eng.partition_rows, "workers": sorted(workers), "task_seconds": round(task_secs, 2)}
+
+
+# -------------------------------------------------------------------------------------------- ingest
+class _CountingExecutor:
+    """Wraps Dask's concurrent.futures executor; counts the batches sent to workers."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.submitted = 0
+
+    def submit(self, fn, *args, **kwargs):
+        self.submitted += 1
+        return self.inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, **_: Any) -> None:
+        self.inner.shutdown(wait=wait)
+
+
+def dask_ingestor(store, settings, client, workers: list[str] | None = None):
+    """An Ingestor whose batch mapping runs on Dask workers (``workers``: restrict to these addresses).
+    Reading and committing stay in this process, the store's single writer."""
+    from cxnlp.ingest.pipeline import Ingestor
+
+    class DaskIngestor(Ingestor):
+        remote_batches = 0
+
+        def _executor(self, f: Path):
+            min_bytes = int(self.settings.get("ingest", "parallel_min_bytes", 8_000_000))
+            if f.stat().st_size < min_bytes:
+                return None
+            if self._pool is None:
+                kw = {"workers": workers, "allow_other_workers": False} if workers else {}
+                self._pool = _CountingExecutor(client.get_executor(pure=False, **kw))
+            return self._pool
+
+        def close(self) -> None:
+            if self._pool is not None:
+                self.remote_batches += self._pool.submitted
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    return DaskIngestor(store, settings)
