@@ -131,3 +131,17 @@ def test_promotion_writes_the_taxonomy_and_training_learns_the_label(tmp_path):
 
     r = Tagger(model, tax)("Die Graspapier-Verpackung ist gerissen und die Ware war nass.")
     assert "Verpackung" in {t["label"] for t in r["touchpoints"]}
+
+
+
+def test_clusters_with_the_same_top_terms_get_distinct_stable_ids():
+    """Two clusters can share their three top terms; their ids (the topics table's key) must still differ,
+    and the first keeps the id its label terms give it (stable across runs)."""
+    from cxnlp.aggregate.topics import topic_id
+
+    used: set[str] = set()
+    a = topic_id(["akku", "laden", "app"], ["akku", "laden", "app", "update"], used)
+    b = topic_id(["app", "akku", "laden"], ["akku", "laden", "app", "kabel"], used)
+    c = topic_id(["akku", "laden", "app"], ["akku", "laden", "app", "kabel"], used)
+    assert len({a, b, c}) == 3 and used == {a, b, c}
+    assert a == topic_id(["laden", "app", "akku"], [], set())  # order of the label terms does not matter

@@ -28,7 +28,8 @@ def aggregate_experience(store, batch_size: int = 5000) -> dict[str, Any]:
         cells = sql.rebuild_aggregates(store, None)
         days = "all"
     else:
-        days_list = sql.days_of(store, changed)
+        days_list = sorted(set(sql.days_of(store, changed)) | set(sql.pending_days(store)))
         cells = sql.rebuild_aggregates(store, days_list)
         days = len(days_list)
+    sql.clear_pending_days(store, sql.pending_days(store) if days == "all" else days_list)
     return {"texts_updated": len(changed), "periods_recomputed_days": days, "cells": cells}

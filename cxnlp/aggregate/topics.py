@@ -155,6 +155,7 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
     weeks = sorted({_week(d["day"]) for d in docs})
     week_tot = Counter(_week(d["day"]) for d in docs)
     topics = []
+    used_ids: set[str] = set()
     for c, idx in sorted(members.items()):
         if len(idx) < min_size or not top_terms.get(c):
             continue
@@ -177,7 +178,7 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
             covered = any(h.group in ("facets", "touchpoints") and h.start == 0 and h.end >= len(key.rstrip("s"))
                           for h in taxonomy.cues(key))
         label_terms = [t for t, _ in tt[:3]]
-        tid = hashlib.blake2b("|".join(sorted(label_terms)).encode(), digest_size=5).hexdigest()
+        tid = topic_id(label_terms, [t for t, _ in tt[:6]], used_ids)
         topics.append(Topic(
             id=tid, label=" · ".join(label_terms), terms=tt, size=len(idx),
             neg_share=round(sum(bool(docs[i].get("negative")) for i in idx) / len(idx), 3), weekly=weekly,
@@ -186,6 +187,22 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
             examples=[{"id": docs[i]["id"], "text": docs[i]["text"][:280]} for i in closest]))
     topics.sort(key=lambda t: ({"new": 0, "growing": 1, "spike": 2}.get(t.status, 3), -t.size, t.id))
     return topics
+
+
+def topic_id(label_terms: list[str], more_terms: list[str], used: set[str]) -> str:
+    """A topic's id: a hash of its label terms (stable across runs). When another cluster of the same run
+    already has it, more terms tell them apart, then a count. Adds the id to ``used``."""
+    def h(terms) -> str:
+        return hashlib.blake2b("|".join(sorted(terms)).encode(), digest_size=5).hexdigest()
+
+    tid = h(label_terms)
+    if tid in used:
+        tid = base = h(more_terms or label_terms)
+        k = 2
+        while tid in used:
+            tid, k = f"{base}-{k}", k + 1
+    used.add(tid)
+    return tid
 
 
 def _week(d: date) -> date:

@@ -131,23 +131,74 @@ class Featurizer:
 
     @classmethod
     def load(cls, d: Path, taxonomy: Taxonomy) -> "Featurizer":
-        meta = json.loads((d / "featurizer.json").read_text(encoding="utf-8"))
-        f = cls(taxonomy, use_embeddings=meta["use_embeddings"], embed_weight=meta["embed_weight"])
-        saved_keys = [tuple(k) for k in meta["cue_keys"]]
+        """Reads a saved featurizer; :class:`ModelFileError` names the file that is unreadable or inconsistent."""
+        meta = read_model_file(d, "featurizer.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+        try:
+            f = cls(taxonomy, use_embeddings=bool(meta["use_embeddings"]), embed_weight=float(meta["embed_weight"]))
+            saved_keys = [tuple(k) for k in meta["cue_keys"]]
+            params_of = {name: dict(meta[f"{name}_params"]) for name in ("word", "char")}
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError("featurizer.json", f"a field is missing or malformed ({type(e).__name__}: {e})") from e
         if saved_keys != f.cue_keys:
             # the taxonomy's cues changed since training: keep the trained layout, new cues are ignored
             f.cue_keys = saved_keys
             f._cue_index = {k: i for i, k in enumerate(saved_keys)}
         for name in ("word", "char"):
-            params = meta[f"{name}_params"]
+            params = params_of[name]
             if params.get("ngram_range"):
                 params["ngram_range"] = tuple(params["ngram_range"])
-            lines = (d / f"{name}_vocab.txt").read_text(encoding="utf-8").split("\n")
-            vocab = {json.loads(x): i for i, x in enumerate(lines) if x}
-            vec = TfidfVectorizer(vocabulary=vocab, **params)
-            vec.idf_ = np.load(d / f"{name}_idf.npy").astype(np.float64)
+            vocab = read_model_file(d, f"{name}_vocab.txt", _read_vocab)
+            idf = read_model_file(d, f"{name}_idf.npy", lambda p: np.load(p, allow_pickle=False))
+            if idf.ndim != 1 or idf.dtype.kind != "f" or not np.isfinite(idf).all():
+                raise ModelFileError(f"{name}_idf.npy", f"not a finite 1-D float array (shape {idf.shape}, {idf.dtype})")
+            if len(idf) != len(vocab):
+                raise ModelFileError(f"{name}_vocab.txt", f"{len(vocab)} terms but {name}_idf.npy has {len(idf)} "
+                                                          "weights: one of the two is truncated or from another model")
+            try:
+                vec = TfidfVectorizer(vocabulary=vocab, **params)
+            except TypeError as e:
+                raise ModelFileError("featurizer.json", f"bad {name}_params ({e})") from e
+            vec.idf_ = idf.astype(np.float64)
             setattr(f, name, vec)
         return f
+
+
+class ModelFileError(ValueError):
+    """One file of a model directory cannot be read or does not fit the others (``file``: its name)."""
+
+    def __init__(self, file: str, problem: str):
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+
+
+def read_model_file(d: Path, name: str, parse):
+    """``parse(path)`` of one model file; ModelFileError naming the file when it is missing or unreadable."""
+    p = Path(d) / name
+    if not p.is_file():
+        raise ModelFileError(name, "missing")
+    try:
+        return parse(p)
+    except ModelFileError:
+        raise
+    except Exception as e:  # truncated, garbled, wrong encoding: name the file, never a bare traceback
+        raise ModelFileError(name, f"unreadable ({type(e).__name__}: {str(e)[:200]})") from e
+
+
+def _read_vocab(p: Path) -> dict[str, int]:
+    """One JSON string per line; line i is the term of feature column i."""
+    lines = p.read_text(encoding="utf-8").split("\n")
+    vocab: dict[str, int] = {}
+    for i, x in enumerate(lines):
+        if not x:
+            continue
+        term = json.loads(x)
+        if not isinstance(term, str):
+            raise ValueError(f"line {i + 1} is a JSON {type(term).__name__}, not a string")
+        vocab[term] = i
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        raise ValueError("blank or repeated lines: the terms do not number the feature columns 0..n-1")
+    return vocab
 
 
 _PARAMS = {"analyzer", "ngram_range", "lowercase", "sublinear_tf", "token_pattern", "min_df", "max_df"}

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import sparse
 
-from cxnlp.classify.features import Featurizer
+from cxnlp.classify.features import Featurizer, ModelFileError, read_model_file
 from cxnlp.classify.taxonomy import Taxonomy
 
 SENTIMENT = ["negative", "neutral", "positive"]
@@ -113,27 +113,103 @@ class EmbeddedModel:
 
     @classmethod
     def load(cls, d: str | Path, taxonomy: Taxonomy) -> "EmbeddedModel":
+        """Loads and verifies a model directory: every file present and parseable, the shapes consistent with
+        each other and the whole matching ``checksums.json``. Otherwise :class:`ModelError` names the file and
+        how to restore it."""
         d = Path(d)
-        needed = ["meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
-                  "char_idf.npy"]
-        for n in needed:
+        for n in MODEL_FILES:
             if not (d / n).is_file():
-                raise ModelError(f"model file {d.name}/{n} is missing; restore it with `git checkout -- models/{d.name}` "
-                                 f"or retrain with `cxnlp train`")
+                raise ModelError(f"model file {d.name}/{n} is missing; {_restore(d)}")
         try:
-            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-            z = np.load(d / "heads.npz")
-            W = sparse.csr_matrix((z["data"].astype(np.float32), z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-            b = z["b"].astype(np.float32)
+            meta = read_model_file(d, "meta.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+            W, b = read_model_file(d, "heads.npz", _read_heads)
+            heads = _heads_of(meta, W.shape[0])
             featurizer = Featurizer.load(d, taxonomy)
-        except Exception as e:
-            raise ModelError(f"model files in {d.name}/ are corrupt ({type(e).__name__}: {e}); restore them with "
-                             f"`git checkout -- models/{d.name}` or retrain with `cxnlp train`") from e
-        heads = [Head(h["name"], h["kind"], h["classes"], slice(*h["rows"])) for h in meta["heads"]]
+        except ModelFileError as e:
+            raise ModelError(f"model file {d.name}/{e.file} is corrupt ({e.problem}); {_restore(d)}") from e
         if W.shape[1] != featurizer.n_features:
-            raise ModelError(f"{d.name}/heads.npz has {W.shape[1]} features but the featurizer makes "
-                             f"{featurizer.n_features}; the model directory is inconsistent, retrain it")
+            raise ModelError(f"model file {d.name}/heads.npz has {W.shape[1]} features but the featurizer files make "
+                             f"{featurizer.n_features}; the model directory is inconsistent; {_restore(d)}")
+        verify_checksums(d)
         return cls(featurizer, LinearHeads(heads, W, b), meta)
+
+
+# the files of a model directory that loading needs (MODEL_CARD.md is documentation only)
+MODEL_FILES = ("meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
+               "char_idf.npy", "checksums.json")
+
+
+def _restore(d: Path) -> str:
+    return (f"restore it with `git checkout -- models/{d.name}` (the shipped model) or retrain with "
+            f"`cxnlp train --data DIR --out models/{d.name}`")
+
+
+def _read_heads(p: Path) -> tuple[sparse.csr_matrix, np.ndarray]:
+    with np.load(p, allow_pickle=False) as z:
+        missing = {"data", "indices", "indptr", "shape", "b"} - set(z.files)
+        if missing:
+            raise ModelFileError(p.name, f"arrays {sorted(missing)} are missing")
+        data, indices, indptr, shape, b = (z[k] for k in ("data", "indices", "indptr", "shape", "b"))
+    if shape.shape != (2,) or (shape < 0).any():
+        raise ModelFileError(p.name, f"bad matrix shape {shape.tolist()}")
+    rows, cols = (int(x) for x in shape)
+    if (indptr.shape != (rows + 1,) or len(data) != len(indices) or (len(indptr) and indptr[-1] != len(data))
+            or (len(indices) and (indices.min() < 0 or indices.max() >= cols))):
+        raise ModelFileError(p.name, "the sparse weight arrays do not fit together")
+    if b.shape != (rows,):
+        raise ModelFileError(p.name, f"{len(b)} biases for {rows} weight rows")
+    if not (np.isfinite(data).all() and np.isfinite(b).all()):
+        raise ModelFileError(p.name, "weights that are not finite numbers")
+    W = sparse.csr_matrix((data.astype(np.float32), indices, indptr), shape=(rows, cols))
+    return W, b.astype(np.float32)
+
+
+def _heads_of(meta: Any, n_rows: int) -> list[Head]:
+    """The heads listed in meta.json; they must tile the weight rows exactly."""
+    try:
+        heads = [Head(h["name"], h["kind"], list(h["classes"]), slice(*(int(x) for x in h["rows"])))
+                 for h in meta["heads"]]
+        meta["name"], meta["version"]
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError("meta.json", f"a field is missing or malformed ({type(e).__name__}: {e})") from e
+    at = 0
+    for h in heads:
+        width = h.rows.stop - h.rows.start
+        expect = len(h.classes) if h.kind == "multiclass" else 1
+        if h.kind not in ("multiclass", "binary") or h.rows.start != at or width != expect:
+            raise ModelFileError("meta.json", f"head {h.name!r} does not fit the weight rows (rows {h.rows.start}:"
+                                              f"{h.rows.stop}, kind {h.kind}, {len(h.classes)} classes)")
+        at = h.rows.stop
+    if at != n_rows:
+        raise ModelFileError("meta.json", f"the heads cover {at} weight rows, heads.npz has {n_rows}")
+    return heads
+
+
+def _digest(d: Path, names: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for n in names:
+        digest.update(n.encode())
+        digest.update((d / n).read_bytes())
+    return digest.hexdigest()
+
+
+def verify_checksums(d: str | Path) -> None:
+    """The directory's files against ``checksums.json`` (written by :meth:`EmbeddedModel.save`): catches a
+    file changed in place that still parses."""
+    d = Path(d)
+    try:
+        manifest = read_model_file(d, "checksums.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+        want = manifest["sha256"] if isinstance(manifest, dict) else None
+        if not isinstance(want, str):
+            raise ModelFileError("checksums.json", "no sha256 entry")
+    except ModelFileError as e:
+        raise ModelError(f"model file {d.name}/{e.file} is corrupt ({e.problem}); {_restore(d)}") from e
+    # save() hashes every file but the card and the manifest; files added later are tolerated
+    every = sorted(p.name for p in d.iterdir() if p.is_file() and p.name not in ("MODEL_CARD.md", "checksums.json"))
+    needed = sorted(n for n in MODEL_FILES if n != "checksums.json")
+    if want not in (_digest(d, every), _digest(d, needed)):
+        raise ModelError(f"the files of {d.name}/ do not match {d.name}/checksums.json: one of "
+                         f"{', '.join(needed)} was changed after training; {_restore(d)}")
 
 
 def fit_heads(X: sparse.csr_matrix, targets: dict[str, tuple[str, list[str], np.ndarray, np.ndarray]],

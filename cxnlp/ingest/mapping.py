@@ -137,7 +137,24 @@ def parse_count(value: Any) -> int | None:
         n = int(float(str(value).replace(".", "").replace(",", "."))) if isinstance(value, str) else int(value)
     except (ValueError, OverflowError):
         return None
-    return n if n >= 0 else None
+    return n if 0 <= n <= MAX_COUNT else None
+
+
+MAX_COUNT = 2**31 - 1  # likes/shares/replies are 32-bit in the store; a bigger "count" is garbage, not a count
+MAX_META_DEPTH = 32  # deeper metadata is kept as its JSON text (JSON encoders stop at a few hundred levels)
+
+
+def _depth(v: Any) -> int:
+    """Nesting depth of lists/dicts (iterative: never a RecursionError)."""
+    deepest, stack = 0, [(v, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, (list, dict)):
+            deepest = max(deepest, d)
+            if d > MAX_META_DEPTH:
+                break
+            stack.extend((y, d + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return deepest
 
 
 def record_id(source_name: str, external_id: str | None, created_at: datetime, text: str, author: str | None) -> str:
@@ -229,6 +246,8 @@ class RowMapper:
                 v = v.isoformat()
             elif not isinstance(v, (int, float, bool, str)):
                 v = json.loads(json.dumps(v, default=str))
+                if _depth(v) > MAX_META_DEPTH:
+                    v = json.dumps(v, ensure_ascii=False)
             meta[k] = v
         declared = self._get(fields, "language")
         if declared:

@@ -7,6 +7,7 @@ raw text, so the caller can quarantine it. Only an unreadable *file* (missing, n
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -25,7 +26,19 @@ except ImportError:  # pragma: no cover
 SNIFF_BYTES = 1 << 20
 MAX_RECORD_LINES = 200  # a quoted CSV field spanning more lines is treated as broken quoting
 MAX_RECORD_BYTES = 1 << 20
-_SURROGATES = re.compile("[\udc80-\udcff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates: only our escapes of undecodable bytes make them
+_ESCAPE = "cxnlp.escape"
+
+
+def _escape_bytes(err: UnicodeDecodeError) -> tuple[str, int]:
+    """Decoding error handler: each undecodable byte becomes the lone surrogate U+DC00 + byte. Unlike
+    'surrogateescape' it also takes bytes below 0x80 (a stray half of a UTF-16 unit) instead of raising."""
+    return "".join(chr(0xDC00 + b) for b in err.object[err.start:err.end]), err.end
+
+
+codecs.register_error(_ESCAPE, _escape_bytes)
+# a quoted field may be large (a pasted e-mail thread); the mapper rejects oversize texts with their own reason
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
 
 
 class ReaderError(IOError):
@@ -47,6 +60,9 @@ def sniff_encoding(sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    bom_less = _utf16_without_bom(sample)
+    if bom_less:
+        return bom_less
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -63,6 +79,20 @@ def sniff_encoding(sample: bytes) -> str:
         if head_ok:
             return "utf-8"
     return "cp1252"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 without a byte order mark: text in Latin script has a NUL byte in (nearly) every other position."""
+    head = sample[:4096]
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd > 0.6 and zeros_even < 0.1:
+        return "utf-16-le"
+    if zeros_even > 0.6 and zeros_odd < 0.1:
+        return "utf-16-be"
+    return None
 
 
 def _looks_legacy(sample: bytes) -> bool:
@@ -109,7 +139,7 @@ def _decoded_lines(f: io.BufferedReader, encoding: str) -> Iterator[str]:
             first = False
             if encoding == "utf-8-sig" and bline.startswith(b"\xef\xbb\xbf"):
                 bline = bline[3:]
-        yield bline.decode(codec, errors="surrogateescape")
+        yield bline.decode(codec, errors=_ESCAPE)
 
 
 def _has_bad_bytes(s: str) -> bool:
@@ -117,8 +147,14 @@ def _has_bad_bytes(s: str) -> bool:
 
 
 def _visible(s: str) -> str:
-    """Raw text for the quarantine table: undecodable bytes shown as \\xNN."""
-    return s.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    """Raw text for the quarantine table: undecodable bytes shown as \\xNN (valid text, storable anywhere)."""
+    if _SURROGATES.search(s) is None:
+        return s
+    return _SURROGATES.sub(lambda m: _show(ord(m.group())), s)
+
+
+def _show(cp: int) -> str:
+    return f"\\x{cp - 0xDC00:02x}" if 0xDC00 <= cp <= 0xDCFF else f"\\u{cp:04x}"
 
 
 def read_csv(path: str | Path, delimiter: str | None = None, encoding: str | None = None) -> Iterator[RawRow]:
@@ -134,20 +170,22 @@ def read_csv(path: str | Path, delimiter: str | None = None, encoding: str | Non
         raise ReaderError(f"cannot open {p.name}: {e.strerror}") from e
     with f:
         sample = f.read(SNIFF_BYTES)
-        enc = encoding or sniff_encoding(sample)
-        if enc == "utf-16":  # rare; decode whole-stream (line splitting on bytes does not work)
-            yield from _read_csv_text(io.TextIOWrapper(f, encoding="utf-16", errors="surrogateescape", newline=""),
-                                      delimiter, sample, p)
+        enc = _codec(encoding) if encoding else sniff_encoding(sample)
+        f.seek(0)  # the sample is read again: it holds the header and the first records
+        if enc.startswith(("utf-16", "utf-32")) or (b"\r" in sample and b"\n" not in sample):
+            # rare: two-byte units (line splitting on bytes does not work) or old Mac line ends (CR only);
+            # decoded as a text stream that ends lines at CR, LF or CRLF
+            yield from _read_csv_text(io.TextIOWrapper(f, encoding=enc, errors=_ESCAPE, newline=""),
+                                      delimiter, sample, enc)
             return
-        f.seek(0)
         head = sample[:65536].decode("utf-8" if enc.startswith("utf-8") else enc, errors="replace")
         delim = delimiter or sniff_delimiter(head.lstrip("\ufeff"))
         lines = _decoded_lines(f, enc)
         yield from _records(lines, delim)
 
 
-def _read_csv_text(stream: io.TextIOBase, delimiter: str | None, sample: bytes, p: Path) -> Iterator[RawRow]:
-    head = sample[:65536].decode("utf-16", errors="replace")
+def _read_csv_text(stream: io.TextIOBase, delimiter: str | None, sample: bytes, enc: str) -> Iterator[RawRow]:
+    head = sample[:65536].decode(enc, errors="replace")
     delim = delimiter or sniff_delimiter(head.lstrip("\ufeff"))
     yield from _records(iter(stream.readline, ""), delim)
 
@@ -212,7 +250,8 @@ def _records(lines: Iterator[str], delim: str) -> Iterator[RawRow]:
         if header is None:
             if fields is None:
                 raise ReaderError("the CSV header cannot be parsed")
-            header = [h.strip().lstrip("\ufeff") for h in fields]
+            # undecodable bytes in a column name become visible \xNN escapes: names must be valid text
+            header = [_visible(h.strip().lstrip("\ufeff")) for h in fields]
             continue
         row_no += 1
         if fields is None:
@@ -233,31 +272,35 @@ def _records(lines: Iterator[str], delim: str) -> Iterator[RawRow]:
 
 
 def read_jsonl(path: str | Path, encoding: str | None = None) -> Iterator[RawRow]:
-    """Stream a JSON-lines file: one object per line. Blank lines are skipped."""
+    """Stream a JSON-lines file: one object per line. Blank lines are skipped. UTF-8 unless configured; UTF-16
+    is recognised by its byte order mark (or its NUL bytes when it has none)."""
     p = Path(path)
     try:
         f = p.open("rb")
     except OSError as e:
         raise ReaderError(f"cannot open {p.name}: {e.strerror}") from e
-    enc = encoding or "utf-8"
     row_no = 0
     with f:
-        first = True
-        for bline in f:
-            if first:
-                first = False
-                if bline.startswith(b"\xef\xbb\xbf"):
-                    bline = bline[3:]
-            if not bline.strip():
+        head = f.read(4096)
+        f.seek(0)
+        if encoding:
+            enc = _codec(encoding)
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            enc = "utf-16"
+        else:
+            enc = _utf16_without_bom(head) or "utf-8"
+        if enc.startswith("utf-16") or enc.startswith("utf-32"):
+            lines: Iterator[str] = iter(io.TextIOWrapper(f, encoding=enc, errors=_ESCAPE, newline="\n"))
+        else:
+            lines = _decoded_lines(f, "utf-8-sig" if enc in ("utf-8", "utf-8-sig") else enc)
+        for line in lines:
+            if not line.strip(" \t\n\r\x0b\x0c"):
                 continue
             row_no += 1
-            try:
-                line = bline.decode(enc)
-            except UnicodeDecodeError:
-                raw = bline.decode(enc, errors="backslashreplace").rstrip("\r\n")
-                yield RawRow(row_no, None, raw, ("broken_encoding", f"bytes invalid in {enc}"))
-                continue
             raw = line.rstrip("\r\n")
+            if _has_bad_bytes(raw):
+                yield RawRow(row_no, None, _visible(raw), ("broken_encoding", f"bytes invalid in {enc}"))
+                continue
             try:
                 obj = _loads(raw)
             except (ValueError, TypeError) as e:
@@ -267,6 +310,14 @@ def read_jsonl(path: str | Path, encoding: str | None = None) -> Iterator[RawRow
                 yield RawRow(row_no, None, raw, ("malformed_row", f"a JSON {type(obj).__name__}, not an object"))
                 continue
             yield RawRow(row_no, obj, raw)
+
+
+def _codec(name: str) -> str:
+    """The codec's canonical name; ReaderError for an unknown one (a typo in sources.yaml)."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ReaderError(f"unknown encoding {name!r} in the source's configuration") from None
 
 
 def read_parquet(path: str | Path, batch_size: int = 10_000) -> Iterator[RawRow]:
@@ -281,14 +332,53 @@ def read_parquet(path: str | Path, batch_size: int = 10_000) -> Iterator[RawRow]
     except Exception as e:  # pyarrow raises ArrowInvalid and friends for non-Parquet files
         raise ReaderError(f"{p.name} is not a readable Parquet file: {e}") from e
     row_no = 0
-    for batch in pf.iter_batches(batch_size=batch_size):
-        for rec in batch.to_pylist():
-            row_no += 1
-            yield RawRow(row_no, rec, _json_raw(rec))
+    try:
+        for batch in pf.iter_batches(batch_size=batch_size):
+            try:
+                records = batch.to_pylist()
+            except (OverflowError, ValueError, ArithmeticError):  # a value Python cannot hold (year 30000)
+                records = None
+            for i in range(batch.num_rows):
+                row_no += 1
+                rec = records[i] if records is not None else _row_or_error(batch, i)
+                if isinstance(rec, RawRow):
+                    rec.row_number = row_no
+                    yield rec
+                else:
+                    yield RawRow(row_no, rec, _json_raw(rec))
+    except ReaderError:
+        raise
+    except Exception as e:  # a damaged row group or page: the rows before it are kept
+        raise ReaderError(f"{p.name}: the Parquet data is damaged after row {row_no}: {str(e)[:200]}") from e
+
+
+def _row_or_error(batch, i: int) -> dict[str, Any] | RawRow:
+    """One row of a batch that failed to convert: the row, or a malformed RawRow naming the bad column."""
+    row = batch.slice(i, 1)
+    try:
+        return row.to_pylist()[0]
+    except (OverflowError, ValueError, ArithmeticError):
+        pass
+    shown: dict[str, Any] = {}
+    bad: list[str] = []
+    for name, col in zip(row.schema.names, row.columns):
+        try:
+            shown[name] = col.to_pylist()[0]
+        except (OverflowError, ValueError, ArithmeticError):
+            bad.append(name)
+            try:
+                shown[name] = col.cast("string").to_pylist()[0]
+            except Exception:
+                shown[name] = repr(col[0])
+    return RawRow(0, None, _json_raw(shown),
+                  ("malformed_row", f"value out of range in column(s) {', '.join(map(repr, bad))}"))
 
 
 def _json_raw(rec: dict[str, Any]) -> str:
-    return json.dumps(rec, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(rec, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # nesting too deep for json: still a readable raw text
+        return repr(rec)[:100_000]
 
 
 def read_records(path: str | Path, fmt: str, delimiter: str | None = None,

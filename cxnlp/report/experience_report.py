@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from cxnlp.aggregate.drivers import weekly_drivers
 from cxnlp.report.charts import PALETTE, line_chart
+from cxnlp.report.output import ensure_dir, write_files
 from cxnlp.spreadsheet import safe_cell
 from cxnlp.store import experience_sql as sql
 
@@ -183,27 +185,27 @@ def export_kpis(store, out_dir: Path, grain: str = "week") -> list[Path]:
     sql.init(store)
     rows = store.query_dicts(f"SELECT {', '.join(KPI_COLUMNS)} FROM experience_kpis WHERE grain = ? "
                              "ORDER BY period, source, channel, facet, touchpoint", [grain])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    p_csv = out_dir / f"kpis_{grain}.csv"
-    with p_csv.open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f, delimiter=";")
-        w.writerow(KPI_COLUMNS)
-        for r in rows:
-            w.writerow([safe_cell(_plain(r[c])) for c in KPI_COLUMNS])
-    paths = [p_csv]
+    out_dir = ensure_dir(out_dir)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, delimiter=";")
+    w.writerow(KPI_COLUMNS)
+    for r in rows:
+        w.writerow([safe_cell(_plain(r[c])) for c in KPI_COLUMNS])
+    files: list[tuple[Path, bytes]] = [(out_dir / f"kpis_{grain}.csv", buf.getvalue().encode("utf-8-sig"))]
     try:
         from openpyxl import Workbook
     except ImportError:
-        return paths
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(f"KPIs {grain}")
-    ws.append(KPI_COLUMNS)
-    for r in rows:
-        ws.append([safe_cell(_plain(r[c])) for c in KPI_COLUMNS])
-    p_xlsx = out_dir / f"kpis_{grain}.xlsx"
-    wb.save(p_xlsx)
-    paths.append(p_xlsx)
-    return paths
+        Workbook = None
+    if Workbook is not None:
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(f"KPIs {grain}")
+        ws.append(KPI_COLUMNS)
+        for r in rows:
+            ws.append([safe_cell(_plain(r[c])) for c in KPI_COLUMNS])
+        xlsx = io.BytesIO()
+        wb.save(xlsx)
+        files.append((out_dir / f"kpis_{grain}.xlsx", xlsx.getvalue()))
+    return write_files(files)
 
 
 def _plain(v: Any) -> Any:

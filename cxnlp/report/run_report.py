@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cxnlp.report.output import ensure_dir, write_files
+
 
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
@@ -17,15 +19,10 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
 def write_run_report(out_dir: Path, run_id: str, results: dict[str, Any], summary: dict[str, Any],
                      sections_html: str = "") -> Path:
     """Writes ``index.html`` and ``last_run.json`` into ``out_dir``; returns the HTML path.
-    Raises OSError with the folder named when it cannot be written (the store stays untouched)."""
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"cannot create the report folder {out_dir.name}: {e.strerror}") from e
-    (out_dir / "last_run.json").write_text(
-        json.dumps({"run_id": run_id, **results, "store": summary}, indent=2, default=str, ensure_ascii=False),
-        encoding="utf-8")
+    Raises :class:`~cxnlp.report.output.ReportError` (an OSError) naming the folder when it cannot be written;
+    then no half-written file is left and the previous report stays as it was (the store is never touched)."""
+    out_dir = ensure_dir(out_dir)
+    last_run = json.dumps({"run_id": run_id, **results, "store": summary}, indent=2, default=str, ensure_ascii=False)
     ingest_rows = [{"source": k, **{c: v[c] for c in ("rows_read", "stored", "duplicates", "quarantined",
                                                       "unchanged", "files_skipped")}}
                    for k, v in results.get("ingest", {}).items()]
@@ -46,5 +43,5 @@ blockquote{{margin:.3em 0 .6em 1em;color:#444;font-style:italic;border-left:3px 
 <h2>Stufen</h2><pre>{html.escape(json.dumps({k: v for k, v in results.items() if k != "ingest"}, indent=2, default=str, ensure_ascii=False))}</pre>
 </body></html>"""
     path = out_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
+    write_files([(out_dir / "last_run.json", last_run), (path, page)])
     return path
