@@ -4,7 +4,10 @@
 
 1. The embedded default (models/cxnlp-de-small) on N mixed German texts (the sample exports' reviews, posts
    and tickets, cycled to N), CPU.
-2. The transformers backend with a BERT-base-sized model (12 layers, hidden 768; random weights — speed
+2. The fine-tuned e5 tagger (models/cxnlp-de-e5, the `transformers` backend's default) on CPU, and on the GPU
+   when torch sees one: the classifier alone (every head, document level) and the whole E5Tagger (documents
+   and their sentences).
+3. The transformers backend with a BERT-base-sized model (12 layers, hidden 768; random weights — speed
    does not depend on them) on CPU, and on the GPU when torch sees one.
 """
 from __future__ import annotations
@@ -93,16 +96,54 @@ def bench_hf(texts: list[str], device: str) -> None:
               f"{secs:.1f} s = {len(texts) / secs:,.0f} docs/s; rss {rss_mb():.0f} MiB{extra}")
 
 
+def bench_e5(texts: list[str], device: str) -> None:
+    import torch
+
+    from cxnlp.classify.e5model import E5Tagger
+
+    if not (ROOT / "models" / "cxnlp-de-e5" / "e5_tagger.json").is_file():
+        print("e5 tagger: models/cxnlp-de-e5 missing, skipped")
+        return
+    t0 = time.perf_counter()
+    tagger = E5Tagger.from_config(ROOT, device=device)
+    load = time.perf_counter() - t0
+    tagger.clf.predict(texts[:16])
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    sync()
+    t0 = time.perf_counter()
+    tagger.clf.predict(texts)
+    sync()
+    secs = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    tagger.tag_batch(texts)
+    sync()
+    full = time.perf_counter() - t1
+    extra = f", gpu peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB" if device.startswith("cuda") else ""
+    print(f"e5 tagger {tagger.clf.name} {tagger.clf.version} on {device} ({torch.get_num_threads()} threads): "
+          f"load {load:.1f} s; classifier {len(texts) / secs:,.0f} docs/s; whole tagger with sentences "
+          f"{len(texts) / full:,.0f} docs/s; rss {rss_mb():.0f} MiB{extra}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--hf-docs", type=int, default=512)
     ap.add_argument("--gpu-docs", type=int, default=20_000)
     ap.add_argument("--skip-hf", action="store_true")
+    ap.add_argument("--e5-docs", type=int, default=1000)
+    ap.add_argument("--skip-e5", action="store_true")
     args = ap.parse_args()
     texts = sample_texts(max(args.docs, args.gpu_docs))
     print(f"cpu cores: {os.cpu_count()}")
     bench_embedded(texts[: args.docs])
+    if not args.skip_e5:
+        import torch
+
+        bench_e5(texts[: args.e5_docs], "cpu")
+        if torch.cuda.is_available():
+            bench_e5(texts[: args.gpu_docs], "cuda")
     if not args.skip_hf:
         import torch
 

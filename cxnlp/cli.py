@@ -113,16 +113,11 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def _tagger(args: argparse.Namespace):
-    from cxnlp.classify.tagger import Tagger
+    from cxnlp.classify.tagger import load_tagger
     from cxnlp.config import find_root
 
     root = Path(args.root).resolve() if args.root else find_root()
-    backend = getattr(args, "backend", None) or "auto"
-    if backend == "transformers":
-        from cxnlp.classify.hf import HFTagger
-
-        return HFTagger.from_config(root, model=getattr(args, "model", None))
-    return Tagger.from_config(root, model_dir=getattr(args, "model", None))
+    return load_tagger(root, getattr(args, "backend", None), getattr(args, "model", None))
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -140,29 +135,82 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from cxnlp.classify.evaluate import format_report
     from cxnlp.classify.taxonomy import load_taxonomy
     from cxnlp.classify.train import train_model
-    from cxnlp.config import find_root
+    from cxnlp.config import find_root, load_settings
 
     root = Path(args.root).resolve() if args.root else find_root()
     own = None if args.no_own else (args.own or root / "data" / "labelled")
-    extra = []
-    if args.corrections:
-        from cxnlp.config import load_settings
-        from cxnlp.review_data import corrections_as_examples
+    taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
+    if args.e5:
+        from cxnlp.classify.e5train import train_e5
+
+        out = Path(args.out or root / "models" / "cxnlp-de-e5")
+        clf, metrics = train_e5(out, taxonomy, public_data=args.data, own_dir=own, version=args.version,
+                                seed=args.seed, steps=args.steps, train_layers=args.train_layers, root=root,
+                                eval_limit=args.eval_limit, device=args.device)
+        for k, v in metrics.items():
+            print(format_report(k, v))
+        print(f"model written to {out.name}/ (version {clf.version}, {clf.meta['recipe']['train_seconds']} s of "
+              f"training on {clf.meta['recipe']['device']})")
+        return 0
+    extra, unlabelled, ratings, teacher, before = [], [], [], None, None
+    store_path = load_settings(root).path("store", "path")
+    store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
+
+    def store_examples(fn):
         from cxnlp.store import open_store
 
         with open_store(load_settings(root), read_only=True) as store:
-            extra = corrections_as_examples(store)
-        print(f"using {len(extra)} analyst corrections as labelled examples", file=sys.stderr)
-    out = Path(args.out or root / "models" / "cxnlp-de-small")
-    model, metrics = train_model(out, load_taxonomy(root / "configs" / "taxonomy.yaml"), public_data=args.data,
-                                 own_dir=own, extra=extra, seed=args.seed, version=args.version,
-                                 use_embeddings=False if args.no_embeddings else None)
-    from cxnlp.classify.evaluate import format_report
+            return fn(store)
 
+    if args.corrections:
+        from cxnlp.review_data import corrections_as_examples
+
+        extra = store_examples(corrections_as_examples)
+        print(f"using {len(extra)} analyst corrections as labelled examples", file=sys.stderr)
+    if args.from_ratings:
+        from cxnlp.classify.adapt import ratings_examples
+        from cxnlp.classify.tagger import Tagger
+
+        if not store_ok:
+            print("--from-ratings reads rated feedback from the store: run `cxnlp run` or `cxnlp ingest` first",
+                  file=sys.stderr)
+            return 2
+        ratings = store_examples(ratings_examples)
+        if not ratings:
+            print("no stored feedback carries stars, NPS or CSAT: nothing to learn from", file=sys.stderr)
+            return 2
+        before = Tagger.from_config(root)
+        print(f"using {sum(e.split == 'train' for e in ratings)} rated texts as weak labels, "
+              f"{sum(e.split != 'train' for e in ratings)} held out", file=sys.stderr)
+    if args.distill:
+        from cxnlp.classify.adapt import sample_texts, stored_texts, unlabelled_examples
+        from cxnlp.classify.e5model import E5Classifier
+
+        tdir = Path(args.teacher or root / "models" / "cxnlp-de-e5")
+        teacher = E5Classifier.load(tdir, device=args.device)
+        texts = sample_texts(root / "data" / "sample") if (root / "data" / "sample").is_dir() else []
+        if store_ok:
+            texts += store_examples(stored_texts)
+        unlabelled = unlabelled_examples(texts)
+        print(f"distilling {teacher.name} {teacher.version} over the training texts and {len(unlabelled)} "
+              "unlabelled feedback texts", file=sys.stderr)
+    out = Path(args.out or root / "models" / "cxnlp-de-small")
+    model, metrics = train_model(out, taxonomy, public_data=args.data, own_dir=own, extra=extra, seed=args.seed,
+                                 version=args.version, use_embeddings=False if args.no_embeddings else None,
+                                 teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before)
     for k, v in metrics.items():
         print(format_report(k, v))
+    for corpus, a in (model.meta.get("distillation", {}).get("agreement") or {}).items():
+        print(f"student = teacher on {corpus}: {a['agreement']:.3f} (n={a['n']})")
+    if model.meta.get("ratings"):
+        r = model.meta["ratings"]
+        for k in ("before", "after"):
+            if r.get(k):
+                print(f"held-out rated texts, {k}: micro-F1 {r[k]['micro_f1']:.3f}, macro-F1 {r[k]['macro_f1']:.3f}, "
+                      f"Spearman {r[k]['spearman']}")
     print(f"model written to {out.name}/ (version {model.version}, {model.meta['train_seconds']} s)")
     return 0
 
@@ -258,8 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tag", help="tag a JSONL/CSV/Parquet file of texts (id, text) into OUT")
     s.add_argument("input")
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--backend", choices=["auto", "embedded", "transformers"], default="auto")
-    s.add_argument("--model", help="a model directory (embedded) or a local folder / hub id (transformers)")
+    s.add_argument("--backend", choices=["auto", "fast", "embedded", "transformers"], default=None,
+                   help="fast: the CPU default; transformers: the fine-tuned e5 tagger (or a configured HF model); "
+                        "auto (configs/models.yaml default): transformers on a GPU, fast otherwise")
+    s.add_argument("--model", help="a model directory (fast), a cxnlp e5 directory or HF folder / hub id (transformers)")
     s.add_argument("--batch-size", type=int, default=256)
     s.set_defaults(func=cmd_tag)
 
@@ -272,13 +322,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--version")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-embeddings", action="store_true", help="n-grams and cues only (faster, weaker)")
+    s.add_argument("--e5", action="store_true", help="fine-tune the e5 transformer tagger (models/cxnlp-de-e5)")
+    s.add_argument("--steps", type=int, default=1000, help="--e5: training steps")
+    s.add_argument("--train-layers", type=int, default=4, help="--e5: top encoder layers to fine-tune")
+    s.add_argument("--eval-limit", type=int, default=None, help="--e5: at most this many held-out texts per set")
+    s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    s.add_argument("--distill", action="store_true",
+                   help="train the fast model on the e5 tagger's soft labels too (sample data, stored feedback)")
+    s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
+    s.add_argument("--from-ratings", action="store_true",
+                   help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="per-task F1 and confusion matrices on labelled data")
     s.add_argument("--data", nargs="*", help="JSONL files with id, text and gold labels")
     s.add_argument("--public", help="folder with the public German sets: scores their held-out parts")
     s.add_argument("--own", help="folder with cxnlp's own labelled JSONL: scores its held-out part")
-    s.add_argument("--backend", choices=["auto", "embedded", "transformers"], default="auto")
+    s.add_argument("--backend", choices=["auto", "fast", "embedded", "transformers"], default=None)
     s.add_argument("--model")
     s.add_argument("--json", help="also write the metrics as JSON here")
     s.set_defaults(func=cmd_evaluate)
@@ -294,10 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cxnlp.alerts import add_cli as add_alerts_cli
     from cxnlp.models_e5 import add_cli as add_models_cli
+    from cxnlp.store.postgres import add_cli as add_store_cli
 
     from cxnlp.review import add_cli as add_review_cli
 
     add_alerts_cli(sub)
+    add_store_cli(sub)
     add_models_cli(sub)
     add_review_cli(sub)
 
@@ -320,8 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         from cxnlp.store import StoreError
 
         from cxnlp.classify.model import ModelError
+        from cxnlp.report.output import ReportError
 
-        if isinstance(e, (ConfigError, StoreError, ModelError, FileNotFoundError, FileExistsError)):
+        if isinstance(e, (ConfigError, StoreError, ModelError, ReportError, FileNotFoundError, FileExistsError)):
             print(f"cxnlp: error: {e}", file=sys.stderr)
             return 2
         raise

