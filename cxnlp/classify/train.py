@@ -138,7 +138,7 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         # by default only the unlabelled texts are read by the (slow) teacher; distill_all adds the labelled
         # training texts' unannotated tasks (e.g. the facets of a tweet)
         soft_count = attach_soft_labels(teacher, train_docs if distill_all else
-                                        [e for e in train_docs if e.corpus == "distill" or not e.sentiment])
+                                        [e for e in train_docs if e.corpus == "distill"])
         log.info("teacher labelled %d texts in %.0f s", soft_count, time.perf_counter() - t_soft)
     held_docs = [e for e in examples if e.split != "train"]
     own_docs = [e for e in examples if e.sentences]
