@@ -532,23 +532,9 @@ class PostgresStore:
     # -- summaries -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Store-wide counts: what is stored, duplicated, quarantined (and why), per source."""
-        per_source = self.query_dicts(
-            "SELECT source_name, source, count(*) AS stored, min(created_at) AS first, max(created_at) AS last "
-            "FROM feedback GROUP BY source_name, source ORDER BY source_name")
-        dups = dict(self.query("SELECT source_name, count(*) FROM duplicates GROUP BY source_name"))
-        quar = dict(self.query("SELECT source_name, count(*) FROM quarantine GROUP BY source_name"))
-        for row in per_source:
-            row["duplicates"] = dups.get(row["source_name"], 0)
-            row["quarantined"] = quar.get(row["source_name"], 0)
-        return {
-            "sources": per_source,
-            "quarantine_reasons": self.query_dicts(
-                "SELECT source_name, reason, count(*) AS rows FROM quarantine GROUP BY source_name, reason "
-                "ORDER BY source_name, rows DESC, reason"),
-            "languages": self.query_dicts(
-                "SELECT language, count(*) AS rows FROM feedback GROUP BY language ORDER BY rows DESC, language"),
-            "totals": {t: self.count(t) for t in ("feedback", "duplicates", "quarantine")},
-        }
+        from cxnlp.store.common import summary
+
+        return summary(self)
 
     def rebuild_daily_volume(self) -> int:
         """Daily volume per source, channel and language, with reposts counted (deterministic: a re-run
