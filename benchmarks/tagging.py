@@ -3,7 +3,8 @@
     python benchmarks/tagging.py [--docs 10000] [--hf-docs 512] [--skip-hf]
 
 1. The embedded default (models/cxnlp-de-small) on N mixed German texts (the sample exports' reviews, posts
-   and tickets, cycled to N), CPU.
+   and tickets, cycled to N), CPU: in this process, then on a Dask LocalCluster with one single-threaded
+   worker per core (``--workers``), as the nightly flow runs it with ``engine.runner: dask``.
 2. The fine-tuned e5 tagger (models/cxnlp-de-e5, the `transformers` backend's default) on CPU, and on the GPU
    when torch sees one: the classifier alone (every head, document level) and the whole E5Tagger (documents
    and their sentences).
@@ -60,6 +61,33 @@ def bench_embedded(texts: list[str]) -> None:
     chars = sum(map(len, texts)) / len(texts)
     print(f"embedded {tagger.model.name} {tagger.model.version}: load {load:.1f} s; {n:,} docs "
           f"(mean {chars:.0f} chars) in {secs:.1f} s = {n / secs:,.0f} docs/s; rss {rss_mb():.0f} MiB")
+
+
+def _tag_part(root: str, texts: list[str]) -> int:
+    """On a Dask worker: tag one part with the worker's cached embedded tagger."""
+    from cxnlp.engine import _worker_tagger
+
+    tagger = _worker_tagger(root, "embedded")
+    return sum(1 for _ in tagger.pipe(texts, batch_size=512))
+
+
+def bench_embedded_workers(texts: list[str], workers: int) -> None:
+    """The same texts through a Dask LocalCluster of ``workers`` single-threaded processes (the nightly flow's
+    ``engine.runner: dask``): what the embedded default does with every core."""
+    from distributed import Client
+
+    from cxnlp.engine import local_cluster
+
+    with local_cluster(workers, 1, dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(_tag_part, str(ROOT), texts[:64])  # every worker loads its tagger before the clock starts
+        step = 1024
+        parts = [texts[i:i + step] for i in range(0, len(texts), step)]
+        t0 = time.perf_counter()
+        n = sum(client.gather(client.map(_tag_part, [str(ROOT)] * len(parts), parts, pure=False)))
+        secs = time.perf_counter() - t0
+        threads = client.run(lambda: __import__("torch").get_num_threads())
+    print(f"embedded on a {workers}-worker Dask LocalCluster ({sorted(set(threads.values()))} torch threads per "
+          f"worker): {n:,} docs in {secs:.1f} s = {n / secs:,.0f} docs/s")
 
 
 def bench_hf(texts: list[str], device: str) -> None:
@@ -134,10 +162,14 @@ def main() -> None:
     ap.add_argument("--skip-hf", action="store_true")
     ap.add_argument("--e5-docs", type=int, default=1000)
     ap.add_argument("--skip-e5", action="store_true")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="also tag the embedded default's docs on a Dask cluster of this many workers (0: skip)")
     args = ap.parse_args()
     texts = sample_texts(max(args.docs, args.gpu_docs))
     print(f"cpu cores: {os.cpu_count()}")
     bench_embedded(texts[: args.docs])
+    if args.workers > 1:
+        bench_embedded_workers(texts[: args.docs], args.workers)
     if not args.skip_e5:
         import torch
 

@@ -134,18 +134,27 @@ def tag_plan(root: Path, cuda: bool | None = None) -> TagPlan:
 def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, gpu_workers: int = 0, **kwargs: Any):
     """A LocalCluster of worker processes; ``gpu_workers`` extra workers (one thread each) offer the ``GPU``
     resource, so tasks annotated with it run there and nowhere else."""
+    import dask
     from distributed import LocalCluster
 
     kwargs.setdefault("dashboard_address", ":0")
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, **kwargs)
-    if gpu_workers:
-        spec = cluster.new_spec
-        for i in range(gpu_workers):
-            cluster.worker_spec[f"gpu-{i}"] = {
-                "cls": spec["cls"], "options": {**spec["options"], "nthreads": 1, "resources": {GPU: 1}}}
-        cluster.scale(len(cluster.worker_spec))
-        cluster.wait_for_workers(n_workers + gpu_workers, timeout=120)
+    with dask.config.set(WORKER_CONFIG):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, **kwargs)
+        if gpu_workers:
+            spec = cluster.new_spec
+            for i in range(gpu_workers):
+                cluster.worker_spec[f"gpu-{i}"] = {
+                    "cls": spec["cls"], "options": {**spec["options"], "nthreads": 1, "resources": {GPU: 1}}}
+            cluster.scale(len(cluster.worker_spec))
+            cluster.wait_for_workers(n_workers + gpu_workers, timeout=120)
     return cluster
+
+
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in every worker by default. Setting that variable at all turns
+# off glibc's adaptive mmap threshold, so each large temporary array of the tagger is a fresh mmap with page
+# faults: the embedded tagger then runs at 387 instead of 658 docs/s on one core (benchmarks/tagging.py). The
+# workers keep Dask's one-thread BLAS/OpenMP settings. Own clusters: put the same in the workers' Dask config.
+WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 def dask_task_runner(eng: EngineSettings, gpu_workers: int = 0):

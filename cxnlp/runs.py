@@ -49,7 +49,7 @@ def tag_stage(store, settings: Settings, run_id: str, submit=None, slots: int = 
                                  backend=backend or tag_plan(settings.root).backend)
     from cxnlp.classify.stage import tag_untagged
 
-    return tag_untagged(store, settings, run_id, batch_size=eng.batch_size)
+    return tag_untagged(store, settings, run_id, batch_size=eng.batch_size, partition_rows=eng.partition_rows)
 
 
 def aggregate_stage(store) -> dict[str, Any]:

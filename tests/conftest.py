@@ -60,3 +60,22 @@ def tiny_bert_base(tmp_path_factory):
                      intermediate_size=64, max_position_embeddings=128)
     BertModel(cfg, add_pooling_layer=False).eval().save_pretrained(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def sample_texts() -> list[str]:
+    """Texts of the shipped sample exports (reviews, posts, tickets): real-looking German feedback with
+    emoji, typos and dialect, written by this project."""
+    import json
+
+    texts: list[str] = []
+    for name, field in (("social_posts.jsonl", "text"), ("app_reviews.jsonl", "content")):
+        lines = (REPO / "data" / "sample" / name).read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in lines[:300]:
+            try:
+                t = json.loads(line).get(field)
+            except (ValueError, AttributeError):  # the sample's deliberately broken rows
+                continue
+            if isinstance(t, str):
+                texts.append(t)
+    return texts

@@ -285,3 +285,16 @@ def test_run_pipeline_without_prefect_uses_a_plain_dask_client(tmp_path, local_r
     got = stored(root)
     assert got["tags"] == ref_stored["tags"] and got["state"] == ref_stored["state"]
     assert got["counts"] == ref_stored["counts"]
+
+
+def test_local_cluster_workers_keep_glibc_adaptive_malloc_and_one_blas_thread(gpu_cluster):
+    """Dask's default MALLOC_TRIM_THRESHOLD_ made the tagger 40 % slower on a worker: cxnlp's clusters unset it
+    (the GPU worker added later included) and keep Dask's one-thread BLAS/OpenMP settings."""
+    import os
+
+    from distributed import Client
+
+    with Client(gpu_cluster.scheduler_address) as client:
+        env = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert len(env) == 2
+    assert set(env.values()) == {(None, "1")}

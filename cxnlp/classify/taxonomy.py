@@ -31,8 +31,8 @@ class Taxonomy:
     phases: list[str]
     emotions: list[str]
     touchpoint_class: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _patterns: list[tuple[str, str, re.Pattern]] = field(default_factory=list, repr=False)
-    _group_patterns: list[tuple[str, list[str], re.Pattern]] = field(default_factory=list, repr=False)
+    _cue_parts: list[tuple[str, str, list[str]]] = field(default_factory=list, repr=False)  # compiled cue texts
+    _group_patterns: list[tuple] = field(default_factory=list, repr=False)
 
     def labels(self, group: str) -> list[str]:
         return list(getattr(self, group))
@@ -44,10 +44,18 @@ class Taxonomy:
         # cues begin at a word start or at a symbol (emoji, '!', '#', '<'): trying only those positions is
         # many times faster than scanning every character with hundreds of alternatives
         starts = [m.start() for m in _CANDIDATE.finditer(text)]
-        for group, labels, pat in self._group_patterns:
+        if not starts:
+            return hits
+        keys = [_dispatch_key(text[p]) for p in starts]
+        for group, labels, full, by_char, any_start in self._group_patterns:
             end = -1
-            for pos in starts:
+            for pos, key in zip(starts, keys):
                 if pos < end:
+                    continue
+                # only the alternatives that can begin with this character: the same first match as the full
+                # alternation (the others cannot match here), at a fraction of the cost
+                pat = full if key is None else by_char.get(key, any_start)
+                if pat is None:
                     continue
                 m = pat.match(text, pos)
                 if m and m.end() > pos:
@@ -56,30 +64,73 @@ class Taxonomy:
         return hits
 
     def _build_group_patterns(self) -> None:
-        by_group: dict[str, list[tuple[str, re.Pattern]]] = {}
-        for g, label, pat in self._patterns:
-            by_group.setdefault(g, []).append((label, pat))
+        by_group: dict[str, list[tuple[str, list[str]]]] = {}
+        for g, label, parts in self._cue_parts:
+            by_group.setdefault(g, []).append((label, parts))
         self._group_patterns = []
         for g, items in by_group.items():
             labels = [lbl for lbl, _ in items]
-            big = "|".join(f"(?P<g{i}>{pat.pattern})" for i, (_, pat) in enumerate(items))
-            self._group_patterns.append((g, labels, re.compile(big, re.I | re.U)))
+
+            def alternation(keep) -> re.Pattern | None:
+                alts = [f"(?P<g{i}>{'|'.join(f'(?:{p})' for p in ps)})"
+                        for i, (_, parts) in enumerate(items) if (ps := [p for p in parts if keep(p)])]
+                return re.compile("|".join(alts), re.I | re.U) if alts else None
+
+            first = {p: _first_char(p) for _, parts in items for p in parts}
+            full = alternation(lambda p: True)
+            chars = {c for c in first.values() if c is not None}
+            by_char = {c: alternation(lambda p, c=c: first[p] in (c, None)) for c in chars}
+            any_start = alternation(lambda p: first[p] is None)
+            self._group_patterns.append((g, labels, full, by_char, any_start))
 
     @property
     def cue_keys(self) -> list[tuple[str, str]]:
         seen: dict[tuple[str, str], None] = {}
-        for g, label, _ in self._patterns:
+        for g, label, _ in self._cue_parts:
             seen[(g, label)] = None
         return list(seen)
 
 
-def _compile(cues: list[str]) -> re.Pattern:
+def _compile(cues: list[str]) -> list[str]:
+    """Each cue as a regex text: literal cues escaped, cues that begin with a word character anchored at a
+    word start."""
     parts = []
     for c in cues:
         c = str(c)
         starts_word = c[:1].isalnum() or c.startswith("\\w") or c.startswith("\\[")
         parts.append((r"(?<!\w)" if starts_word else "") + (c if _is_regex(c) else re.escape(c)))
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.I | re.U)
+    return parts
+
+
+# characters whose case-insensitive matches are exactly themselves and their lower/upper case: positions that
+# start with any other character (ß, Kelvin sign, Turkish İ, ...) are tried against the full pattern
+_SAFE = set("abcdefghijklmnopqrstuvwxyz0123456789äöü!#<[?@:;()-_+*/&%$")
+
+
+def _dispatch_key(ch: str) -> str | None:
+    c = ch.lower()
+    if c in _SAFE:
+        return c
+    return ch if not ch.isalpha() and len(ch.encode("utf-8")) > 1 else None  # emoji: themselves
+
+
+def _first_char(part: str) -> str | None:
+    """The character every match of this cue regex begins with (lower case), or None when it can vary."""
+    p = part[len("(?<!\\w)"):] if part.startswith("(?<!\\w)") else part
+    if not p or re.search(r"(?<!\\)\|", p):  # empty, or a regex with alternatives of its own
+        return None
+    if p[0] == "\\":
+        if len(p) < 2 or p[1].isalnum():  # \w, \b, \d ...: a class, not a literal
+            return None
+        ch, rest = p[1], p[2:]
+    elif p[0] in "([.^$|?*+{":
+        return None
+    else:
+        ch, rest = p[0], p[1:]
+    if rest[:1] in ("?", "*", "|") or rest.startswith("{0"):
+        return None
+    key = _dispatch_key(ch)
+    return key if key is not None and key == _dispatch_key(ch.upper()) else None
 
 
 def _is_regex(c: str) -> bool:
@@ -93,7 +144,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     d = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     tax = Taxonomy(facets=list(d.get("facets", {})), touchpoints=list(d.get("touchpoints", {})),
                    phases=list(d.get("phases", {})), emotions=list(d.get("emotions", {})))
-    pats: list[tuple[str, str, re.Pattern]] = []
+    pats: list[tuple[str, str, list[str]]] = []
     for group in ("facets", "touchpoints", "phases", "emotions"):
         for label, spec in (d.get(group) or {}).items():
             spec = spec or {}
@@ -107,6 +158,6 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         pats.append((kind, kind, _compile(cues)))
     if d.get("churn_cues"):
         pats.append(("churn", "churn", _compile(d["churn_cues"])))
-    tax._patterns = pats
+    tax._cue_parts = pats
     tax._build_group_patterns()
     return tax

@@ -37,6 +37,7 @@ def nlp(model: str = "blank:de") -> Language:
 
 
 _LINEBREAK = re.compile(r"\n+")
+_ALNUM = re.compile(r"[^\W_]")  # a letter or digit (str.isalnum)
 
 
 def split_sentences(text: str, model: str = "blank:de") -> list[Sentence]:
@@ -69,7 +70,7 @@ def _merge_fragments(sents: list[Sentence], text: str) -> list[Sentence]:
     """Glue emoji-only or punctuation-only fragments to the sentence before them."""
     merged: list[Sentence] = []
     for s in sents:
-        if merged and not any(ch.isalnum() for ch in s.text):
+        if merged and not _ALNUM.search(s.text):
             prev = merged[-1]
             merged[-1] = Sentence(text[prev.start:s.end], prev.start, s.end)
         else:

