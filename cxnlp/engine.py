@@ -7,11 +7,12 @@ Design (the embedded store is one DuckDB file with a single writer):
   runner tags in — each a whole number of tagging batches (``engine.partition_size`` rounded up to a multiple
   of ``engine.batch_size``). Only the range boundaries are held in memory. For each partition the flow writes
   that range's ``(id, text)`` to a Parquet file in the scratch folder; a tag task on a worker reads it, tags it
-  batch by batch (the same batches the local runner would make, so the results are identical) and writes a
-  result file; the flow writes that file into the store one batch per transaction and deletes both files. At
+  batch by batch (the same batches the local runner would make, so the results are identical) and writes the
+  store's input tables (per text its result JSON; the tag rows with their evidence JSON), so the flow only
+  inserts them, one batch per transaction, and deletes the files. At
   most ``2 x slots`` partitions are in flight, so neither the flow nor any worker holds the whole input.
 * Idempotency: a partition lists only what is untagged for the current model when it is exported, and tags
-  are written per batch with the same ``write_tags`` call as the local runner; a rerun finds nothing to do, and
+  are written per batch with the same ``write_tag_tables`` call as the local runner; a rerun finds nothing to do, and
   a killed run resumes with whatever was not written (scratch files of earlier runs are discarded).
 * Ingest: reading and committing stay in the writer (de-duplication needs a consistent view of the store);
   mapping each batch (normalise, language, redaction) — the CPU-heavy part — runs on the CPU workers.
@@ -295,10 +296,12 @@ def _worker_name() -> str:
 
 def tag_partition(root: str, in_path: str, out_path: str, model: str, model_version: str, batch_size: int,
                   backend: str = "embedded") -> dict[str, Any]:
-    """Runs on a worker: tags one partition file batch by batch and writes ``(id, result JSON)`` to
-    ``out_path`` (written under a temporary name, then renamed)."""
-    import pyarrow as pa
+    """Runs on a worker: tags one partition file batch by batch and writes the store's input tables (see
+    :func:`cxnlp.classify.stage.result_tables`): ``(id, result JSON, n_tags)`` to ``out_path`` and the tag rows
+    to ``out_path + ".tags"`` (each written under a temporary name, then renamed; the tags file first)."""
     import pyarrow.parquet as pq
+
+    from cxnlp.classify.stage import result_tables
 
     t0 = time.perf_counter()
     tagger = _worker_tagger(root, backend)
@@ -308,13 +311,24 @@ def tag_partition(root: str, in_path: str, out_path: str, model: str, model_vers
     table = pq.read_table(in_path, columns=["id", "text"])
     ids, texts = table.column("id").to_pylist(), table.column("text").to_pylist()
     del table
-    schema = pa.schema([("id", pa.string()), ("result", pa.string())])
-    tmp = f"{out_path}.tmp"
-    with pq.ParquetWriter(tmp, schema) as w:
+    tmp, tmp_tags = f"{out_path}.tmp", f"{out_path}.tags.tmp"
+    docs_w = tags_w = None
+    try:
         for s in range(0, len(ids), batch_size):
-            results = tagger.tag_batch(texts[s:s + batch_size])
-            w.write_table(pa.table({"id": ids[s:s + batch_size],
-                                    "result": [json.dumps(r, ensure_ascii=False) for r in results]}, schema=schema))
+            docs, tags = result_tables(ids[s:s + batch_size], tagger.tag_batch(texts[s:s + batch_size]))
+            if docs_w is None:
+                docs_w, tags_w = pq.ParquetWriter(tmp, docs.schema), pq.ParquetWriter(tmp_tags, tags.schema)
+            docs_w.write_table(docs)
+            tags_w.write_table(tags)
+    finally:
+        for w in (docs_w, tags_w):
+            if w is not None:
+                w.close()
+    if docs_w is None:  # an empty partition
+        docs, tags = result_tables([], [])
+        pq.write_table(docs, tmp)
+        pq.write_table(tags, tmp_tags)
+    os.replace(tmp_tags, f"{out_path}.tags")
     os.replace(tmp, out_path)
     return {"rows": len(ids), "seconds": round(time.perf_counter() - t0, 3), "worker": _worker_name()}
 
@@ -322,22 +336,20 @@ def tag_partition(root: str, in_path: str, out_path: str, model: str, model_vers
 # --------------------------------------------------------------------------------------- flow side
 def write_partition_results(store, path: Path, model: str, model_version: str, run_id: str,
                             batch_size: int) -> int:
-    """Writes a result file into the store, one transaction per batch. Returns the number of texts."""
+    """Writes a partition's result tables into the store, one transaction per batch of ``batch_size`` texts
+    (with their tag rows). Returns the number of texts."""
     import pyarrow.parquet as pq
 
-    from cxnlp.classify.stage import tag_rows
-
-    n = 0
-    pf = pq.ParquetFile(path)
-    try:
-        for rb in pf.iter_batches(batch_size=batch_size):
-            ids = rb.column("id").to_pylist()
-            results = [json.loads(s) for s in rb.column("result").to_pylist()]
-            rows = [row for fid, r in zip(ids, results) for row in tag_rows(fid, r)]
-            store.write_tags(list(zip(ids, results)), rows, model, model_version, run_id)
-            n += len(ids)
-    finally:
-        pf.close()
+    tags = pq.read_table(f"{path}.tags")
+    docs = pq.read_table(path)
+    counts = docs.column("n_tags").to_pylist()
+    n, at = 0, 0
+    for s in range(0, docs.num_rows, batch_size):
+        k = sum(counts[s:s + batch_size])
+        store.write_tag_tables(docs.slice(s, batch_size).select(["id", "result"]), tags.slice(at, k), model,
+                               model_version, run_id)
+        at += k
+        n += min(batch_size, docs.num_rows - s)
     return n
 
 
@@ -394,6 +406,7 @@ def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, 
             task_secs += info["seconds"]
             inp.unlink(missing_ok=True)
             out.unlink(missing_ok=True)
+            Path(f"{out}.tags").unlink(missing_ok=True)
             log.info("partition %d/%d: %d texts tagged on %s in %.1f s", part.index + 1, len(parts), info["rows"],
                      info["worker"], info["seconds"])
     finally:

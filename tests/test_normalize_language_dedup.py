@@ -39,6 +39,34 @@ def test_language_german_english_french_and_short_default():
     assert d.detect("12345 !!! 😡😡") == ("und", 0.0)
 
 
+def test_german_word_count_is_the_whole_word_count():
+    """The function-word count (one \\w+ scan and set lookups) equals the count of whole-word matches of the
+    word list, however the words are glued to punctuation, digits or other words."""
+    import re
+
+    from cxnlp.ingest.language import _DE_WORDS, german_word_hits
+
+    whole = re.compile(r"(?<!\w)(?:" + "|".join(sorted(_DE_WORDS, key=len, reverse=True)) + r")(?!\w)")
+    texts = ["und/oder, nicht-mal; ist's dass... weil!wenn?oder", "undicht Undank diese dieser, die? DIE",
+             "ich_bin habe2 hat3 im am vom zum mal", "échtt echt éin ein über für für-euch", "", "1234 !!! 😡",
+             "Der Checkout ist echt broken, total nervig", "so ein   MIST   und   so   weiter"]
+    for t in texts:
+        low = t.lower()
+        assert german_word_hits(low) == len(whole.findall(low)), t
+
+
+def test_short_german_with_two_function_words_skips_the_model(monkeypatch):
+    from cxnlp.ingest import language
+
+    def boom(_):
+        raise AssertionError("the n-gram model should not be asked")
+
+    monkeypatch.setattr(language, "_identifier", boom)
+    d = LanguageDetector(candidates=["de", "en"], default="de")
+    lang, score = d.detect("Paket kam nicht, echt ärgerlich")
+    assert lang == "de" and 0.6 <= score <= 0.99
+
+
 def test_retweets_and_templates_share_a_near_key():
     orig = "Die neue Kampagne von Lumora ist einfach nur geschmacklos, schämt euch!"
     rt = "RT @kritiker_99: Die neue Kampagne von Lumora ist einfach nur geschmacklos – schämt euch!!"

@@ -387,6 +387,8 @@ def test_request_retag_and_write_tags_replace_rows(backend, project, request):
         again = tag_untagged(store, settings, "r2", tagger=StubTagger(), batch_size=16, progress=False)
         assert again["tagged"] == 2 and store.untagged("stub", "1", 100) == []
         assert store.count("tags") == n_tags and store.count("tag_state") == n
+        assert store.query("SELECT feedback_id, task, label FROM tags GROUP BY feedback_id, task, label "
+                           "HAVING count(*) > 1") == []  # the tags table has no key: replacement keeps it unique
         assert sorted(r[0] for r in store.query("SELECT DISTINCT feedback_id FROM tags WHERE run_id = 'r2'")) == ids
         assert store.query("SELECT count(*) FROM tag_state WHERE retag")[0][0] == 0
 

@@ -2,10 +2,11 @@
 batched, idempotent: a re-run tags nothing twice; a model change re-tags everything)."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from cxnlp.classify.tagger import Tagger
 
@@ -30,6 +31,42 @@ def tag_rows(fid: str, r: dict[str, Any]) -> list[tuple]:
     if r["churn"]["flag"]:
         rows.append((fid, "churn", "churn", 1.0, r["churn"]["evidence"]))
     return rows
+
+
+TAG_COLUMNS = ("feedback_id", "task", "label", "score", "evidence")
+
+
+def _tag_schema():
+    import pyarrow as pa
+
+    return pa.schema([("feedback_id", pa.string()), ("task", pa.string()), ("label", pa.string()),
+                      ("score", pa.float64()), ("evidence", pa.string())])
+
+
+def result_tables(ids: Sequence[str], results: Sequence[dict[str, Any]]):
+    """The store's two inputs for tagged texts, as Arrow tables: ``(id, result JSON, n_tags)`` per text and
+    the tags rows ``(feedback_id, task, label, score, evidence JSON)`` in text order (``n_tags`` rows each).
+    Built where the texts are tagged (a Dask worker, or this process), so the single store writer only
+    inserts them."""
+    import pyarrow as pa
+
+    cols: dict[str, list] = {c: [] for c in TAG_COLUMNS}
+    counts: list[int] = []
+    for fid, r in zip(ids, results):
+        rows = tag_rows(fid, r)
+        counts.append(len(rows))
+        for row in rows:
+            cols["feedback_id"].append(row[0])
+            cols["task"].append(row[1])
+            cols["label"].append(row[2])
+            cols["score"].append(None if row[3] is None else float(row[3]))
+            cols["evidence"].append(json.dumps(row[4], ensure_ascii=False))
+    docs = pa.table({"id": pa.array(list(ids), pa.string()),
+                     "result": pa.array([json.dumps(r, ensure_ascii=False) for r in results], pa.string()),
+                     "n_tags": pa.array(counts, pa.int32())})
+    tags = pa.table({c: cols[c] for c in TAG_COLUMNS}, schema=_tag_schema())
+    return docs, tags
+
 
 
 def build_tagger(root: Path, backend: str | None = None):
@@ -73,9 +110,8 @@ def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, bat
         del frame
         for s in range(0, len(ids), batch_size):
             bids = ids[s:s + batch_size]
-            results = tagger.tag_batch(texts[s:s + batch_size])
-            rows = [row for fid, r in zip(bids, results) for row in tag_rows(fid, r)]
-            store.write_tags(list(zip(bids, results)), rows, name, version, run_id)
+            docs, tags = result_tables(bids, tagger.tag_batch(texts[s:s + batch_size]))
+            store.write_tag_tables(docs, tags, name, version, run_id)
             done += len(bids)
             if bar is not None:
                 bar.update(len(bids))

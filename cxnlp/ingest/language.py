@@ -17,7 +17,13 @@ _DE_WORDS = frozenset(
 )
 
 
-_DE_RE = re.compile(r"(?<!\w)(?:" + "|".join(sorted(_DE_WORDS, key=len, reverse=True)) + r")(?!\w)")
+_WORD = re.compile(r"\w+")  # a function word counts where it is a whole \w-run (same as \b-anchored alternation)
+
+
+def german_word_hits(low: str) -> int:
+    """How many words of the lower-cased text are frequent German function words."""
+    de = _DE_WORDS
+    return sum(1 for w in _WORD.findall(low) if w in de)
 
 
 @lru_cache(maxsize=4)
@@ -44,7 +50,7 @@ class LanguageDetector:
         if n_letters == 0 and not _LETTERS.search(head):
             return "und", 0.0
         low = head.lower()
-        de_hits = len(_DE_RE.findall(low))
+        de_hits = german_word_hits(low)
         ratio = de_hits / max(1, low.count(" ") + 1)
         if "de" in self.candidates and de_hits >= 4 and ratio >= 0.25:
             # unmistakably German (many function words): skip the n-gram model, the slowest part of ingest

@@ -23,3 +23,20 @@ def summary(store) -> dict[str, Any]:
             "SELECT language, count(*) AS rows FROM feedback GROUP BY language ORDER BY rows DESC, language"),
         "totals": {t: store.count(t) for t in ("feedback", "duplicates", "quarantine")},
     }
+
+
+def tag_tables(results, tag_rows):
+    """``write_tags``' Python arguments — ``[(feedback_id, result dict)]`` and ``[(feedback_id, task, label,
+    score, evidence)]`` — as the Arrow tables of ``write_tag_tables`` (JSON text for result and evidence)."""
+    import json
+
+    import pyarrow as pa
+
+    docs = pa.table({"id": pa.array([fid for fid, _ in results], pa.string()),
+                     "result": pa.array([json.dumps(r, ensure_ascii=False) for _, r in results], pa.string())})
+    tags = pa.table({"feedback_id": pa.array([r[0] for r in tag_rows], pa.string()),
+                     "task": pa.array([r[1] for r in tag_rows], pa.string()),
+                     "label": pa.array([r[2] for r in tag_rows], pa.string()),
+                     "score": pa.array([None if r[3] is None else float(r[3]) for r in tag_rows], pa.float64()),
+                     "evidence": pa.array([json.dumps(r[4], ensure_ascii=False) for r in tag_rows], pa.string())})
+    return docs, tags

@@ -110,8 +110,9 @@ DDL = [
         model VARCHAR NOT NULL,
         model_version VARCHAR NOT NULL,
         run_id VARCHAR,
-        tagged_at TIMESTAMPTZ NOT NULL,
-        PRIMARY KEY (feedback_id, task, label)
+        tagged_at TIMESTAMPTZ NOT NULL
+        -- no primary key: write_tag_tables replaces a text's rows in one transaction, and an index over
+        -- ~10 rows per text would hold memory in proportion to the store (DuckDB keeps indexes in memory)
     )""",
     """CREATE TABLE IF NOT EXISTS tag_state (
         feedback_id VARCHAR PRIMARY KEY,
@@ -322,27 +323,27 @@ class DuckDBStore:
     def write_tags(self, results: list[tuple[str, dict[str, Any]]], tag_rows: list[tuple], model: str,
                    model_version: str, run_id: str) -> None:
         """Replaces the tags of these feedback ids in one transaction (a re-tag never leaves stale rows)."""
+        from cxnlp.store.common import tag_tables
+
+        self.write_tag_tables(*tag_tables(results, tag_rows), model, model_version, run_id)
+
+    def write_tag_tables(self, docs: pa.Table, tags: pa.Table, model: str, model_version: str, run_id: str) -> None:
+        """``write_tags`` from Arrow tables (see :func:`cxnlp.classify.stage.result_tables`): ``docs`` has
+        id and result (JSON text), ``tags`` the rows feedback_id, task, label, score, evidence (JSON text)."""
         now = _now()
-        ids = [fid for fid, _ in results]
         with self.transaction() as con:
-            con.register("_ids", pa.table({"k": pa.array(ids, pa.string())}))
+            con.register("_s", docs)
             # first-time tagging (the nightly case) has nothing to replace: skip the two deletes, whose scans of
             # the tags table would otherwise grow with the store
-            if con.execute("SELECT count(*) FROM tag_state s JOIN _ids ON s.feedback_id = _ids.k").fetchall()[0][0]:
-                con.execute("DELETE FROM tags WHERE feedback_id IN (SELECT k FROM _ids)")
-                con.execute("DELETE FROM tag_state WHERE feedback_id IN (SELECT k FROM _ids)")
-            con.unregister("_ids")
-            if tag_rows:
-                con.register("_t", pa.table({
-                    "feedback_id": [r[0] for r in tag_rows], "task": [r[1] for r in tag_rows],
-                    "label": [r[2] for r in tag_rows], "score": pa.array([r[3] for r in tag_rows], pa.float64()),
-                    "evidence": [json.dumps(r[4], ensure_ascii=False) for r in tag_rows]}))
+            if con.execute("SELECT count(*) FROM tag_state s JOIN _s ON s.feedback_id = _s.id").fetchall()[0][0]:
+                con.execute("DELETE FROM tags WHERE feedback_id IN (SELECT id FROM _s)")
+                con.execute("DELETE FROM tag_state WHERE feedback_id IN (SELECT id FROM _s)")
+            if tags.num_rows:
+                con.register("_t", tags)
                 con.execute("INSERT INTO tags SELECT feedback_id, task, label, score, evidence, ?, ?, ?, ? FROM _t",
                             [model, model_version, run_id, now])
                 con.unregister("_t")
-            con.register("_s", pa.table({"feedback_id": ids,
-                                         "result": [json.dumps(r, ensure_ascii=False) for _, r in results]}))
-            con.execute("INSERT INTO tag_state SELECT feedback_id, ?, ?, result, ?, FALSE FROM _s",
+            con.execute("INSERT INTO tag_state SELECT id, ?, ?, result, ?, FALSE FROM _s",
                         [model, model_version, now])
             con.unregister("_s")
 
@@ -416,3 +417,4 @@ def _feedback_table(rows: list[Feedback], run_id: str, now: datetime) -> pa.Tabl
         "run_id": [run_id] * len(rows),
         "ingested_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
     })
+

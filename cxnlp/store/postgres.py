@@ -505,21 +505,28 @@ class PostgresStore:
     def write_tags(self, results: list[tuple[str, dict[str, Any]]], tag_rows: list[tuple], model: str,
                    model_version: str, run_id: str) -> None:
         """Replaces the tags of these feedback ids in one transaction (a re-tag never leaves stale rows)."""
+        from cxnlp.store.common import tag_tables
+
+        self.write_tag_tables(*tag_tables(results, tag_rows), model, model_version, run_id)
+
+    def write_tag_tables(self, docs, tags, model: str, model_version: str, run_id: str) -> None:
+        """``write_tags`` from Arrow tables (see :func:`cxnlp.classify.stage.result_tables`)."""
         with self.transaction():
             now = _now()
             raw = self._raw
             st = self._stage("tag_state", "tag_state")
+            ids, res = docs.column("id").to_pylist(), docs.column("result").to_pylist()
             copy_rows(raw, st, ["feedback_id", "model", "model_version", "result", "tagged_at", "retag"],
-                      ((fid, model, model_version, json.dumps(r, ensure_ascii=False), now, False)
-                       for fid, r in results))
+                      ((fid, model, model_version, r, now, False) for fid, r in zip(ids, res)))
             raw.execute(f"DELETE FROM tags WHERE feedback_id IN (SELECT feedback_id FROM {st})")
             raw.execute(f"DELETE FROM tag_state WHERE feedback_id IN (SELECT feedback_id FROM {st})")
-            if tag_rows:
+            if tags.num_rows:
                 tg = self._stage("tags", "tags")
                 cols = ["feedback_id", "task", "label", "score", "evidence", "model", "model_version", "run_id",
                         "tagged_at"]
-                copy_rows(raw, tg, cols, ((r[0], r[1], r[2], None if r[3] is None else float(r[3]), json.dumps(r[4], ensure_ascii=False), model,
-                                           model_version, run_id, now) for r in tag_rows))
+                t = {c: tags.column(c).to_pylist() for c in ("feedback_id", "task", "label", "score", "evidence")}
+                copy_rows(raw, tg, cols, ((f, k, lb, sc, ev, model, model_version, run_id, now) for f, k, lb, sc, ev
+                                          in zip(t["feedback_id"], t["task"], t["label"], t["score"], t["evidence"])))
                 raw.execute(f"INSERT INTO tags ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {tg}")
             raw.execute(f"INSERT INTO tag_state SELECT * FROM {st}")
 
