@@ -760,3 +760,25 @@ def _snapshot(store) -> dict[str, list[tuple]]:
         "tags": table(store, "SELECT feedback_id, task, label, score FROM tags"),
         "tag_state": table(store, "SELECT feedback_id, model, model_version, retag FROM tag_state"),
     }
+
+
+def test_duckdb_memory_cap_from_settings_and_environment(project, monkeypatch):
+    """store.duckdb_memory caps DuckDB (flat memory as the store grows); CXNLP_DUCKDB_MEMORY overrides it."""
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+
+    monkeypatch.delenv("CXNLP_DUCKDB_MEMORY", raising=False)
+    settings = load_settings(project)
+    settings.data["store"]["duckdb_memory"] = "384MB"
+    with open_store(settings) as store:
+        capped = store.query("SELECT current_setting('memory_limit')")[0][0]
+    monkeypatch.setenv("CXNLP_DUCKDB_MEMORY", "256MB")
+    with open_store(settings) as store:
+        env = store.query("SELECT current_setting('memory_limit')")[0][0]
+    monkeypatch.delenv("CXNLP_DUCKDB_MEMORY")
+    settings.data["store"]["duckdb_memory"] = ""
+    with open_store(settings) as store:
+        default = store.query("SELECT current_setting('memory_limit')")[0][0]
+    assert capped.startswith("366") or capped.startswith("384"), capped  # DuckDB shows MiB or MB
+    assert env.startswith("244") or env.startswith("256"), env
+    assert default not in (capped, env)

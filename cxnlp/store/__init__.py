@@ -74,7 +74,9 @@ def open_store(settings=None, path=None, read_only: bool = False, url: str | Non
             raise StoreError(f"store.url {mask_url(url)!s} is not supported: use a postgresql+psycopg:// URL "
                              "for PostgreSQL, or leave store.url empty for the DuckDB file at store.path")
     p = Path(path)
-    return with_retries(lambda: DuckDBStore(p, read_only=read_only), f"the DuckDB store {p}", attempts, backoff,
+    memory = str(_setting(settings, "duckdb_memory", "") or "").strip() or None
+    return with_retries(lambda: DuckDBStore(p, read_only=read_only, memory_limit=memory), f"the DuckDB store {p}",
+                        attempts, backoff,
                         "Another process (a running `cxnlp run`, or the review app) holds the file: wait for it "
                         "to finish, or point store.path (CXNLP_STORE_PATH) at another file.")
 

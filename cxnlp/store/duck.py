@@ -142,7 +142,7 @@ def _now() -> datetime:
 class DuckDBStore:
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, memory_limit: str | None = None):
         self.path = Path(path)
         self.read_only = read_only
         if not read_only:
@@ -153,11 +153,12 @@ class DuckDBStore:
                 err.retry = False  # type: ignore[attr-defined]
                 raise err from e
         try:
-            # CXNLP_DUCKDB_MEMORY (e.g. "2GB") caps DuckDB's memory; by default DuckDB takes 80 % of RAM.
-            # Not lower by default: primary-key indexes must fit, or a commit fails.
+            # DuckDB's memory cap: CXNLP_DUCKDB_MEMORY, else store.duckdb_memory (e.g. "2GB"), else DuckDB's
+            # default of 80 % of RAM, which lets its cache grow with the store. The primary-key indexes must fit.
             import os
 
-            cfg = {"memory_limit": os.environ["CXNLP_DUCKDB_MEMORY"]} if os.environ.get("CXNLP_DUCKDB_MEMORY") else {}
+            limit = os.environ.get("CXNLP_DUCKDB_MEMORY") or memory_limit
+            cfg = {"memory_limit": str(limit)} if limit else {}
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
         except duckdb.Error as e:
             msg = str(e)
