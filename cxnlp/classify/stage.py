@@ -2,7 +2,6 @@
 batched, idempotent: a re-run tags nothing twice; a model change re-tags everything)."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -33,16 +32,6 @@ def tag_rows(fid: str, r: dict[str, Any]) -> list[tuple]:
     return rows
 
 
-TAG_COLUMNS = ("feedback_id", "task", "label", "score", "evidence")
-
-
-def _tag_schema():
-    import pyarrow as pa
-
-    return pa.schema([("feedback_id", pa.string()), ("task", pa.string()), ("label", pa.string()),
-                      ("score", pa.float64()), ("evidence", pa.string())])
-
-
 def result_tables(ids: Sequence[str], results: Sequence[dict[str, Any]]):
     """The store's two inputs for tagged texts, as Arrow tables: ``(id, result JSON, n_tags)`` per text and
     the tags rows ``(feedback_id, task, label, score, evidence JSON)`` in text order (``n_tags`` rows each).
@@ -50,23 +39,11 @@ def result_tables(ids: Sequence[str], results: Sequence[dict[str, Any]]):
     inserts them."""
     import pyarrow as pa
 
-    cols: dict[str, list] = {c: [] for c in TAG_COLUMNS}
-    counts: list[int] = []
-    for fid, r in zip(ids, results):
-        rows = tag_rows(fid, r)
-        counts.append(len(rows))
-        for row in rows:
-            cols["feedback_id"].append(row[0])
-            cols["task"].append(row[1])
-            cols["label"].append(row[2])
-            cols["score"].append(None if row[3] is None else float(row[3]))
-            cols["evidence"].append(json.dumps(row[4], ensure_ascii=False))
-    docs = pa.table({"id": pa.array(list(ids), pa.string()),
-                     "result": pa.array([json.dumps(r, ensure_ascii=False) for r in results], pa.string()),
-                     "n_tags": pa.array(counts, pa.int32())})
-    tags = pa.table({c: cols[c] for c in TAG_COLUMNS}, schema=_tag_schema())
-    return docs, tags
+    from cxnlp.store.common import tag_tables
 
+    per_text = [tag_rows(fid, r) for fid, r in zip(ids, results)]
+    docs, tags = tag_tables(list(zip(ids, results)), [row for rows in per_text for row in rows])
+    return docs.append_column("n_tags", pa.array([len(rows) for rows in per_text], pa.int32())), tags
 
 
 def build_tagger(root: Path, backend: str | None = None):
