@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, ModelError
+from cxnlp.classify.tagger import BatchTagging
 from cxnlp.classify.use_encoder import resolve_precision
 
 log = logging.getLogger("cxnlp.e5")
@@ -270,12 +271,7 @@ class E5Classifier:
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
             while s < len(order):
                 chunk = order[s:s + bs]
-                L = max(len(ids[i]) for i in chunk)
-                x = torch.full((len(chunk), L), pad, dtype=torch.long)
-                m = torch.zeros((len(chunk), L), dtype=torch.long)
-                for r, i in enumerate(chunk):
-                    x[r, :len(ids[i])] = torch.tensor(ids[i])
-                    m[r, :len(ids[i])] = 1
+                x, m = padded_batch(ids, chunk, pad)
                 try:
                     with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
                         logits = self.module(x.to(self.device), m.to(self.device))
@@ -295,11 +291,25 @@ class E5Classifier:
         return out
 
 
+def padded_batch(ids: Sequence[Sequence[int]], chunk: Sequence[int], pad: int):
+    """Token ids ``ids[i]`` for ``i`` in ``chunk`` as a right-padded (len(chunk), longest) tensor and its
+    attention mask."""
+    import torch
+
+    L = max(len(ids[i]) for i in chunk)
+    x = torch.full((len(chunk), L), pad, dtype=torch.long)
+    m = torch.zeros((len(chunk), L), dtype=torch.long)
+    for r, i in enumerate(chunk):
+        x[r, :len(ids[i])] = torch.tensor(ids[i])
+        m[r, :len(ids[i])] = 1
+    return x, m
+
+
 def _sentiment_dict(p: np.ndarray) -> dict[str, Any]:
     return {"label": SENTIMENT[int(np.argmax(p))], "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, p)}}
 
 
-class E5Tagger:
+class E5Tagger(BatchTagging):
     """Same output as :class:`cxnlp.classify.tagger.Tagger`, every model tag from the fine-tuned encoder.
 
     The embedded tagger supplies the sentence split, the taxonomy cue hits and the churn cues; the encoder
@@ -330,20 +340,6 @@ class E5Tagger:
     @property
     def model_info(self) -> dict[str, str]:
         return {"name": self.clf.name, "version": self.clf.version}
-
-    def __call__(self, text: str) -> dict[str, Any]:
-        return self.tag_batch([text])[0]
-
-    def pipe(self, texts, batch_size: int | None = None):
-        bs = batch_size or self.batch_size
-        batch: list[str] = []
-        for t in texts:
-            batch.append(t)
-            if len(batch) >= bs:
-                yield from self.tag_batch(batch)
-                batch = []
-        if batch:
-            yield from self.tag_batch(batch)
 
     def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         p = self.clf.predict(list(texts))

@@ -24,7 +24,7 @@ import numpy as np
 
 from cxnlp.classify.data import Example, load_own, load_public, sentence_examples
 from cxnlp.classify.e5model import (E5Classifier, E5Tagger, TaskSpec, _build_module, base_fingerprint, load_base,
-                                    pick_device, PREFIX)
+                                    padded_batch, pick_device, PREFIX)
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT
 
 log = logging.getLogger("cxnlp.e5train")
@@ -76,12 +76,7 @@ class BottomCache:
         with torch.inference_mode():
             for s in range(0, len(order), batch_size):
                 chunk = order[s:s + batch_size]
-                L = max(len(ids[i]) for i in chunk)
-                x = torch.full((len(chunk), L), pad, dtype=torch.long)
-                m = torch.zeros((len(chunk), L), dtype=torch.long)
-                for r, i in enumerate(chunk):
-                    x[r, :len(ids[i])] = torch.tensor(ids[i])
-                    m[r, :len(ids[i])] = 1
+                x, m = padded_batch(ids, chunk, pad)
                 with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
                     h = module.bottom(x.to(device), m.to(device))
                 h = h.to(torch.float16).cpu()
@@ -281,7 +276,7 @@ def evaluate_classifier(clf: E5Classifier, held_docs: Sequence[Example], held_se
 
 
 def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, Any]) -> Path:
-    from cxnlp.classify.train import SOURCES_TEXT
+    from cxnlp.classify.train import SOURCES_TEXT, metrics_table
 
     r = meta.get("recipe", {})
     lines = [f"# {meta.get('name')} {meta.get('version')}", "",
@@ -311,14 +306,7 @@ def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, 
              "## Held-out results", "",
              "GermEval 2017 fold 0 of its dev split, SB10k dev, PotTS dev, GermEval 2018/2021 dev, and the "
              "deterministic 20 % of the own set. `cxnlp evaluate --backend transformers` reproduces them.", "",
-             "| held-out set | task | n | micro-F1 | macro-F1 |", "|---|---|---:|---:|---:|"]
-    for corpus, tasks in metrics.items():
-        for task, m in tasks.items():
-            if "spearman" in m:
-                lines.append(f"| {corpus} | {task} (Spearman with stars) | {m['n']} | {m['spearman']:.3f} | |")
-            else:
-                mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
-                lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+             *metrics_table(metrics)]
     lines += ["", "## Limits", "",
               "- About 130 short texts/s on 2 CPU cores: meant for a GPU (`backend: auto` picks it there) or for "
               "small volumes; the nightly CPU default is the distilled fast model.",

@@ -72,7 +72,30 @@ def doc_and_sentence_embeddings(featurizer: Featurizer, sentences: Sequence[Sequ
     return docs, emb
 
 
-class Tagger:
+class BatchTagging:
+    """``tagger(text)`` and ``tagger.pipe(texts)`` for any tagger with ``tag_batch`` and ``batch_size``."""
+
+    batch_size: int
+
+    def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def __call__(self, text: str) -> dict[str, Any]:
+        return self.tag_batch([text])[0]
+
+    def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        bs = batch_size or self.batch_size
+        batch: list[str] = []
+        for t in texts:
+            batch.append(t)
+            if len(batch) >= bs:
+                yield from self.tag_batch(batch)
+                batch = []
+        if batch:
+            yield from self.tag_batch(batch)
+
+
+class Tagger(BatchTagging):
     def __init__(self, model: EmbeddedModel, taxonomy: Taxonomy, thresholds: dict[str, float] | None = None,
                  batch_size: int = 256):
         self.model = model
@@ -96,20 +119,6 @@ class Tagger:
     @property
     def model_info(self) -> dict[str, str]:
         return {"name": self.model.name, "version": self.model.version}
-
-    def __call__(self, text: str) -> dict[str, Any]:
-        return self.tag_batch([text])[0]
-
-    def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[dict[str, Any]]:
-        bs = batch_size or self.batch_size
-        batch: list[str] = []
-        for t in texts:
-            batch.append(t)
-            if len(batch) >= bs:
-                yield from self.tag_batch(batch)
-                batch = []
-        if batch:
-            yield from self.tag_batch(batch)
 
     def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Sentence sentiment and Erlebnis/Erfahrung type probabilities for texts read as single sentences."""

@@ -225,6 +225,20 @@ SOURCES_TEXT = """\
 """
 
 
+def metrics_table(metrics: dict[str, Any]) -> list[str]:
+    """The model cards' held-out table (Markdown lines): per corpus and task n, micro- and macro-F1, or the
+    Spearman correlation with stars."""
+    lines = ["| held-out set | task | n | micro-F1 | macro-F1 |", "|---|---|---:|---:|---:|"]
+    for corpus, tasks in metrics.items():
+        for task, m in tasks.items():
+            if "spearman" in m:
+                lines.append(f"| {corpus} | {task} (Spearman with stars) | {m['n']} | {m['spearman']:.3f} | |")
+            else:
+                mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
+                lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+    return lines
+
+
 def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """models/<name>/MODEL_CARD.md: data, recipe, held-out metrics, limits."""
     lines = [f"# {meta['name']} {meta['version']}", "",
@@ -252,14 +266,7 @@ def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[st
              "Held-out parts: GermEval 2017 fold 0 of its dev split, SB10k dev, PotTS dev, GermEval 2018/2021 dev, "
              "and a deterministic 20 % of the own set (by id). `cxnlp evaluate --public PATH --own data/labelled` "
              "reproduces them.", "",
-             "| held-out set | task | n | micro-F1 | macro-F1 |", "|---|---|---:|---:|---:|"]
-    for corpus, tasks in metrics.items():
-        for task, m in tasks.items():
-            if "spearman" in m:
-                lines.append(f"| {corpus} | {task} (Spearman with stars) | {m['n']} | {m['spearman']:.3f} | |")
-            else:
-                mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
-                lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+             *metrics_table(metrics)]
     dist = meta.get("distillation")
     if dist:
         lines += ["", "## Distillation", "",
