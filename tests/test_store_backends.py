@@ -782,3 +782,45 @@ def test_duckdb_memory_cap_from_settings_and_environment(project, monkeypatch):
     assert capped.startswith("366") or capped.startswith("384"), capped  # DuckDB shows MiB or MB
     assert env.startswith("244") or env.startswith("256"), env
     assert default not in (capped, env)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stream_reads_each_row_once_while_the_store_is_written(built, backend):
+    b = built(backend)
+    with open_for(b.root) as store:
+        ids = sorted(r[0] for r in store.query("SELECT id FROM feedback"))
+        seen: list[str] = []
+        sizes: list[int] = []
+        for k, rows in enumerate(store.stream("SELECT id, text FROM feedback WHERE id >= ?", [""], 97)):
+            sizes.append(len(rows))
+            seen += [r["id"] for r in rows]
+            with store.transaction() as con:  # writes between batches do not disturb the stream
+                con.execute("DELETE FROM meta WHERE key = 'stream_test'")
+                con.execute("INSERT INTO meta (key, value) VALUES ('stream_test', ?)", [str(k)])
+        with store.transaction() as con:
+            con.execute("DELETE FROM meta WHERE key = 'stream_test'")
+    assert sorted(seen) == ids and len(ids) > 300
+    assert all(n == 97 for n in sizes[:-1]) and 0 < sizes[-1] <= 97
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_experience_rows_recomputed_in_small_batches_equal_the_stored_ones(built, backend):
+    from cxnlp.aggregate.stage import aggregate_experience
+
+    b = built(backend)
+    cols = "feedback_id, erlebnis, erfahrung, erfahrung_source, sentiment, recommends, churn, relevant"
+    with open_for(b.root) as store:
+        exp = table(store, f"SELECT {cols} FROM experience ORDER BY feedback_id")
+        agg = table(store, "SELECT * FROM experience_agg")
+        try:
+            with store.transaction() as con:
+                con.execute("DELETE FROM experience")
+                con.execute("DELETE FROM experience_agg")
+            out = aggregate_experience(store, batch_size=211)
+            assert out["texts_updated"] == len(exp) > 211 * 3 and out["periods_recomputed_days"] == "all"
+            same(table(store, f"SELECT {cols} FROM experience ORDER BY feedback_id"), exp)
+            same(table(store, "SELECT * FROM experience_agg"), agg)
+            assert aggregate_experience(store)["texts_updated"] == 0
+        finally:  # the module's store stays as the other tests expect it, whatever happened here
+            if store.query("SELECT count(*) FROM experience")[0][0] != len(exp):
+                aggregate_experience(store)

@@ -2,34 +2,37 @@
 aggregates of the periods they fall in (incremental and idempotent)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cxnlp.aggregate.experience import experience_row
 from cxnlp.store import experience_sql as sql
 
+try:  # orjson ships with prefect; it parses the stored tag results about twice as fast as json
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    from json import loads as _loads
+
+RATINGS = ("rating_stars", "rating_nps", "rating_csat", "rating_ces")
+
 
 def aggregate_experience(store, batch_size: int = 5000) -> dict[str, Any]:
+    """Computes the experience rows of every text tagged since its last one (one streamed query, written batch by
+    batch; each batch marks its days pending in the same transaction), then rebuilds the pending days'
+    aggregates, or all of them when the aggregate table is empty."""
     sql.init(store)
-    changed: list[str] = []
-    while True:
-        rows = sql.pending_experience(store, batch_size)
-        if not rows:
-            break
-        out = []
-        for r in rows:
-            result = r["result"] if isinstance(r["result"], dict) else json.loads(r["result"])
-            out.append(experience_row(r["id"], result, {k: r[k] for k in ("rating_stars", "rating_nps",
-                                                                         "rating_csat", "rating_ces")}))
-        sql.write_experience(store, out)
-        changed += [r["id"] for r in rows]
+    n = 0
+    for rows in sql.pending_experience(store, batch_size):
+        out = [experience_row(r["id"], r["result"] if isinstance(r["result"], dict) else _loads(r["result"]),
+                              {k: r[k] for k in RATINGS}) for r in rows]
+        sql.write_experience(store, out, {r["day"] for r in rows})
+        n += len(rows)
+    pending = sql.pending_days(store)
     empty = store.query("SELECT count(*) FROM experience_agg")[0][0] == 0
     if empty and store.query("SELECT count(*) FROM experience")[0][0]:
         cells = sql.rebuild_aggregates(store, None)
-        days = "all"
+        days: Any = "all"
     else:
-        days_list = sorted(set(sql.days_of(store, changed)) | set(sql.pending_days(store)))
-        cells = sql.rebuild_aggregates(store, days_list)
-        days = len(days_list)
-    sql.clear_pending_days(store, sql.pending_days(store) if days == "all" else days_list)
-    return {"texts_updated": len(changed), "periods_recomputed_days": days, "cells": cells}
+        cells = sql.rebuild_aggregates(store, pending)
+        days = len(pending)
+    sql.clear_pending_days(store, pending)
+    return {"texts_updated": n, "periods_recomputed_days": days, "cells": cells}

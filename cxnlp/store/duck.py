@@ -220,6 +220,25 @@ class DuckDBStore:
             tbl = res.fetch_arrow_table() if hasattr(res, "fetch_arrow_table") else res.arrow()
             return tbl.read_all() if hasattr(tbl, "read_all") else tbl
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 5000) -> Iterator[list[dict]]:
+        """One query's rows as dicts, ``batch_rows`` at a time, read through a second connection: memory holds
+        about one batch, and the store may be written between batches (the stream reads the snapshot taken when
+        it started)."""
+        with self._lock:
+            cur = self.con.cursor()
+        try:
+            reader = cur.sql(sql, params=list(params) if params else None).to_arrow_reader(batch_rows)
+            buf: list[dict] = []
+            for batch in reader:
+                buf += batch.to_pylist()
+                while len(buf) >= batch_rows:
+                    yield buf[:batch_rows]
+                    buf = buf[batch_rows:]
+            if buf:
+                yield buf
+        finally:
+            cur.close()
+
     def count(self, table: str) -> int:
         if table not in {"feedback", "duplicates", "quarantine", "tags", "tag_state", "runs", "files"}:
             raise ValueError(table)

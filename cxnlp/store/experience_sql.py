@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -86,15 +86,22 @@ def init(store) -> None:
         store.con.execute(KPI_VIEW)
 
 
-def pending_experience(store, limit: int) -> list[dict[str, Any]]:
-    """Tagged feedback whose experience row is missing or older than its tags."""
-    return store.query_dicts(
-        "SELECT f.id, s.result, f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces FROM feedback f "
-        "JOIN tag_state s ON s.feedback_id = f.id LEFT JOIN experience e ON e.feedback_id = f.id "
-        "WHERE e.feedback_id IS NULL OR e.computed_at < s.tagged_at ORDER BY f.id LIMIT ?", [limit])
+PENDING_SQL = ("SELECT f.id, s.result, f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces, "
+               f"{berlin_day('f.created_at')} AS day FROM tag_state s JOIN feedback f ON f.id = s.feedback_id "
+               "LEFT JOIN experience e ON e.feedback_id = f.id "
+               "WHERE e.feedback_id IS NULL OR e.computed_at < s.tagged_at")
 
 
-def write_experience(store, rows: list[dict[str, Any]]) -> None:
+def pending_experience(store, batch_rows: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """Tagged feedback whose experience row is missing or older than its tags, in batches: one query read as a
+    stream (see the stores' ``stream``), so the stage's work grows linearly with what is pending and its memory
+    holds one batch."""
+    return store.stream(PENDING_SQL, None, batch_rows)
+
+
+def write_experience(store, rows: list[dict[str, Any]], days: Iterable | None = None) -> None:
+    """Replaces the rows' experience rows and marks the Berlin days they fall in (``days``; looked up when
+    None) as pending, in one transaction."""
     now = datetime.now(timezone.utc)
     tbl = pa.table({
         "feedback_id": [r["feedback_id"] for r in rows],
@@ -118,8 +125,10 @@ def write_experience(store, rows: list[dict[str, Any]]) -> None:
                     [now])
         # the days these rows fall in are marked pending in the same transaction: a run killed before the
         # aggregates are rebuilt leaves the mark, and the next run rebuilds those days
-        days = {str(r[0]) for r in con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
-                                                "WHERE id IN (SELECT feedback_id FROM _e)").fetchall()}
+        if days is None:
+            days = [r[0] for r in con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
+                                               "WHERE id IN (SELECT feedback_id FROM _e)").fetchall()]
+        days = {str(d) for d in days}
         con.unregister("_e")
         old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
         if old:
@@ -230,19 +239,6 @@ def rebuild_aggregates(store, affected_days: Iterable | None = None) -> int:
             con.unregister("_periods")
         n = con.execute("SELECT count(*) FROM experience_agg").fetchone()[0]
     return n
-
-
-def days_of(store, feedback_ids: list[str]) -> list:
-    if not feedback_ids:
-        return []
-    with store._lock:
-        store.con.register("_ids", pa.table({"k": pa.array(feedback_ids, pa.string())}))
-        try:
-            rows = store.con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
-                                     "WHERE id IN (SELECT k FROM _ids)").fetchall()
-        finally:
-            store.con.unregister("_ids")
-    return [r[0] for r in rows]
 
 
 def kpis(store, grain: str = "week", where: str = "TRUE", params: list | None = None) -> list[dict[str, Any]]:

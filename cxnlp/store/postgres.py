@@ -413,6 +413,23 @@ class PostgresStore:
             rows = cur.fetchall()
         return pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(cols)})
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 5000) -> Iterator[list[dict]]:
+        """One query's rows as dicts, ``batch_rows`` at a time, from a server-side cursor on a second connection:
+        memory holds one batch, and the store may be written between batches."""
+        conn = connect(self.url)
+        try:
+            with conn.transaction(), conn.cursor(name="cxnlp_stream") as cur:
+                cur.execute(pg_sql(sql), params if params is not None else [])
+                cols: list[str] | None = None
+                while True:
+                    rows = cur.fetchmany(batch_rows)
+                    if not rows:
+                        break
+                    cols = cols or [d[0] for d in cur.description]
+                    yield [dict(zip(cols, r)) for r in rows]
+        finally:
+            conn.close()
+
     def count(self, table: str) -> int:
         if table not in {"feedback", "duplicates", "quarantine", "tags", "tag_state", "runs", "files"}:
             raise ValueError(table)
