@@ -1,14 +1,16 @@
 """Ingest benchmark: rows/s and peak memory for ingesting N generated rows (default 1,000,000).
 
-    python benchmarks/ingest.py [--rows N] [--batch-size B]
+    python benchmarks/ingest.py [--rows N] [--batch-size B] [--dask [--workers W]]
 
 Generates a JSON-lines export with cxnlp.samplegen.iter_records into a temporary folder, ingests it into a
 fresh DuckDB store and prints throughput and resident memory at checkpoints, so one can see that memory
-stays flat as the input grows.
+stays flat as the input grows. ``--dask`` maps the batches on a local Dask cluster of W worker processes (the
+flow's ``engine.runner: dask`` path) instead of the local process pool.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -34,6 +36,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--dask", action="store_true", help="map on a local Dask cluster")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -58,8 +62,21 @@ def main() -> None:
             if n % 20 == 0:
                 checkpoints.append((n * args.batch_size, time.perf_counter() - start, rss_mb()))
 
-        with open_store(settings) as store:
-            stats = Ingestor(store, settings, batch_size=args.batch_size).ingest([cfg], "bench", on_batch=on_batch)["bench"]
+        with contextlib.ExitStack() as stack:
+            store = stack.enter_context(open_store(settings))
+            if args.dask:
+                from distributed import Client
+
+                from cxnlp.engine import dask_ingestor, local_cluster
+
+                cluster = stack.enter_context(local_cluster(n_workers=args.workers))
+                client = stack.enter_context(Client(cluster))
+                start = time.perf_counter()  # the cluster's start-up is not ingest
+                ingestor = dask_ingestor(store, settings, client)
+                ingestor.batch_size = args.batch_size
+            else:
+                ingestor = Ingestor(store, settings, batch_size=args.batch_size)
+            stats = ingestor.ingest([cfg], "bench", on_batch=on_batch)["bench"]
         total = time.perf_counter() - start
         print(f"rss before ingest: {rss_start:.0f} MiB")
         for rows, secs, mem in checkpoints:

@@ -110,3 +110,54 @@ class QuarantineRow:
     reason: str  # one of QUARANTINE_REASONS
     detail: str
     raw: str
+
+
+try:  # orjson ships with prefect; ~10x faster than json.dumps for the per-row metadata
+    import orjson
+
+    def json_text(o: Any) -> str:
+        """A value as JSON text (non-ASCII kept, unknown types as str)."""
+        return orjson.dumps(o, default=str).decode("utf-8")
+except ImportError:  # pragma: no cover
+    import json
+
+    def json_text(o: Any) -> str:
+        """A value as JSON text (non-ASCII kept, unknown types as str)."""
+        return json.dumps(o, ensure_ascii=False, default=str)
+
+
+# The stored columns of a Feedback row, in the store's order (the store adds run_id and ingested_at).
+FEEDBACK_FIELDS = (
+    "id", "source", "source_name", "external_id", "channel", "created_at", "text", "title", "language",
+    "language_score", "rating_stars", "rating_nps", "rating_csat", "rating_ces", "author_hash", "thread_id",
+    "likes", "shares", "replies", "content_hash", "near_key", "pii", "meta",
+)
+
+
+def feedback_table(rows: list[Feedback]):
+    """Feedback rows as one Arrow table (``FEEDBACK_FIELDS``; ``pii`` and ``meta`` as JSON text). Ingest workers
+    build it where the rows are mapped, so only Arrow buffers travel to the store's writer."""
+    import pyarrow as pa
+
+    dumps = json_text
+
+    def col(name: str) -> list[Any]:
+        return [getattr(r, name) for r in rows]
+
+    small, count, text = pa.int8(), pa.int32(), pa.string()
+    return pa.table({
+        "id": pa.array(col("id"), text), "source": pa.array(col("source"), text),
+        "source_name": pa.array(col("source_name"), text), "external_id": pa.array(col("external_id"), text),
+        "channel": pa.array(col("channel"), text),
+        "created_at": pa.array(col("created_at"), pa.timestamp("us", tz="UTC")),
+        "text": pa.array(col("text"), text), "title": pa.array(col("title"), text),
+        "language": pa.array(col("language"), text), "language_score": pa.array(col("language_score"), pa.float64()),
+        "rating_stars": pa.array(col("rating_stars"), small), "rating_nps": pa.array(col("rating_nps"), small),
+        "rating_csat": pa.array(col("rating_csat"), small), "rating_ces": pa.array(col("rating_ces"), small),
+        "author_hash": pa.array(col("author_hash"), text), "thread_id": pa.array(col("thread_id"), text),
+        "likes": pa.array(col("likes"), count), "shares": pa.array(col("shares"), count),
+        "replies": pa.array(col("replies"), count),
+        "content_hash": pa.array(col("content_hash"), text), "near_key": pa.array(col("near_key"), text),
+        "pii": pa.array([dumps(r.pii) if r.pii else "{}" for r in rows], text),
+        "meta": pa.array([dumps(r.meta) if r.meta else "{}" for r in rows], text),
+    })

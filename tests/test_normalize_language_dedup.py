@@ -84,3 +84,34 @@ def test_short_texts_from_different_authors_are_not_duplicates():
 def test_near_keys_are_scoped_per_source_type():
     t = "Ich warte seit drei Wochen auf meine Bestellung, niemand antwortet mir."
     assert near_key(t, "social", "a", "1") != near_key(t, "ticket", "a", "1")
+
+
+def _canonical_by_definition(text: str) -> str:
+    """The near-duplicate form spelled out step by step: repost marker, noise, non-letters, spaces."""
+    import re
+
+    from cxnlp.ingest.dedup import _NOISE, _RT
+
+    t = _NOISE.sub(" ", _RT.sub("", text, count=1))
+    return " ".join(re.sub(r"[\W\d_]+", " ", t.lower()).split())
+
+
+_TRICKY = ["RT @kunde_1: Lieferung kam NIE an!!! https://t.co/x1 [EMAIL]", "WWW.Shop.de hat 3x versagt",
+           "İstanbul Straße ÆØÅ ǅ ﬁ", "a_b_c d1e2f", "@x[y]http", "   ", "", "Über 50 % – echt? 😡😡", "[PHONE][EMAIL]x",
+           "Mail an X@Y.DE oder HTTP://A.B", "siehe HTTPS://Shop.DE/x?y=1 danke"]
+
+
+def test_canonical_matches_its_definition():
+    from hypothesis import given, settings, strategies as st
+
+    for t in _TRICKY:
+        assert canonical(t) == _canonical_by_definition(t), t
+
+    alphabet = st.sampled_from(list("aÄßİ_1 .,@[]:/wWhtpRT\n\t😡-") + ["http://", "www.", "[EMAIL]", "rt @a:"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(alphabet, max_size=40).map("".join))
+    def check(t):
+        assert canonical(t) == _canonical_by_definition(t)
+
+    check()

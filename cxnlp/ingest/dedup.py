@@ -17,7 +17,6 @@ _RT = re.compile(r"^\s*(?:rt|repost|via)\s*(?:@\w+|\[handle\])\s*:?\s*", re.I)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
 _HANDLE = re.compile(r"@\w+")
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
-_NON_WORD = re.compile(r"[\W\d_]+", re.U)
 
 
 def _h(s: str) -> str:
@@ -32,15 +31,20 @@ def content_hash(text: str) -> str:
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|\[[A-Z_]+\]", re.I)
 
 
+_LETTER_RUN = re.compile(r"[^\W\d_]+", re.U)  # letters only: punctuation, digits and '_' separate words
+
+
 def canonical(text: str) -> str:
+    """Lower-case letter runs joined by single spaces, without repost marker, URLs, handles and placeholders."""
     t = _RT.sub("", text, count=1)
-    t = _NOISE.sub(" ", t)
-    t = _NON_WORD.sub(" ", t.lower())
-    return " ".join(t.split())
+    low = t.lower()
+    if "@" in low or "[" in low or "http" in low or "www" in low:  # only then can _NOISE match
+        low = _NOISE.sub(" ", t).lower()
+    return " ".join(_LETTER_RUN.findall(low))
 
 
 def near_key(text: str, source: str, author_hash: str | None, record_id: str, min_words: int = 6) -> str:
     canon = canonical(text)
-    if len(canon.split()) >= min_words:
+    if canon and canon.count(" ") + 1 >= min_words:
         return _h(f"{source}\x1f{canon}")
     return _h(f"{source}\x1f{author_hash or 'id:' + record_id}\x1f{canon}")

@@ -46,8 +46,7 @@ class LanguageDetector:
     def detect(self, text: str) -> tuple[str, float]:
         """(ISO 639-1 code, confidence 0..1); ("und", 0.0) when the text has no letters."""
         head = text[:600]
-        n_letters = len(_LETTERS.findall(head[:80]))
-        if n_letters == 0 and not _LETTERS.search(head):
+        if not _LETTERS.search(head):
             return "und", 0.0
         low = head.lower()
         de_hits = german_word_hits(low)
@@ -62,6 +61,6 @@ class LanguageDetector:
         prob = float(prob)
         if lang != "de" and self.default == "de" and de_hits >= 2 and ratio >= 0.2:
             return "de", max(round(prob, 4), 0.6)
-        if n_letters < self.min_letters or prob < self.min_confidence:
+        if prob < self.min_confidence or len(_LETTERS.findall(head[:80])) < self.min_letters:
             return self.default, round(min(prob, self.min_confidence), 4)
         return lang, round(prob, 4)

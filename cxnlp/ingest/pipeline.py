@@ -13,14 +13,16 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
+
+import pyarrow as pa
 
 from cxnlp.config import SourceConfig, load_settings, Settings
 from cxnlp.ingest.language import LanguageDetector
 from cxnlp.ingest.mapping import RowMapper, RowRejected
-from cxnlp.ingest.readers import RawRow, ReaderError, read_records
+from cxnlp.ingest.readers import RawRow, ReaderError, jsonl_lines, jsonl_row, read_records
 from cxnlp.ingest.redact import Redactor
-from cxnlp.schema import Duplicate, Feedback, QuarantineRow
+from cxnlp.schema import Duplicate, Feedback, QuarantineRow, feedback_table
 
 log = logging.getLogger("cxnlp.ingest")
 
@@ -172,13 +174,26 @@ class Ingestor:
                 [cfg.name, f.name, done]))
         inflight: deque = deque()  # mapped batches waiting to be committed, in file order
         committed = 0
+        # JSON lines go to the workers unparsed (parsing costs more than reading, and lines travel lighter)
+        lines_enc = [""]
+        fmt = cfg.format or "csv"
+        if pool is not None and fmt == "jsonl":
+            def records() -> Iterator[tuple[int, Any]]:
+                for row_no, line, enc in jsonl_lines(f, cfg.encoding):
+                    lines_enc[0] = enc
+                    yield row_no, (row_no, line)
+        else:
+            def records() -> Iterator[tuple[int, Any]]:
+                for raw in read_records(f, fmt, delimiter=cfg.delimiter, encoding=cfg.encoding):
+                    yield raw.row_number, raw
 
-        def submit(batch: list[RawRow], last_row: int, final: bool) -> None:
+        def submit(batch: list, last_row: int, final: bool) -> None:
             nonlocal committed
             if pool is not None:
-                inflight.append((pool.submit(_map_in_worker, cfg, spec, batch), batch, last_row, final))
+                payload = Lines(lines_enc[0], batch) if fmt == "jsonl" else batch
+                inflight.append((pool.submit(_map_in_worker, cfg, spec, payload), None, last_row, final))
             else:
-                inflight.append((None, map_batch(mapper, batch), last_row, final))
+                inflight.append((None, pack(map_batch(mapper, batch)), last_row, final))
             while inflight and (len(inflight) > 2 or final):
                 fut, data, last, fin = inflight.popleft()
                 mapped = fut.result() if fut is not None else data
@@ -187,14 +202,14 @@ class Ingestor:
                 if on_batch:
                     on_batch(cfg.name, committed)
 
-        batch: list[RawRow] = []
+        batch: list = []
         last_row = done
         try:
-            for raw in read_records(f, cfg.format or "csv", delimiter=cfg.delimiter, encoding=cfg.encoding):
-                if raw.row_number <= done:
+            for row_no, rec in records():
+                if row_no <= done:
                     continue
-                batch.append(raw)
-                last_row = raw.row_number
+                batch.append(rec)
+                last_row = row_no
                 if len(batch) >= self.batch_size:
                     submit(batch, last_row, False)
                     batch = []
@@ -209,16 +224,11 @@ class Ingestor:
             return
         submit(batch, last_row, True)
 
-    def _commit_batch(self, cfg: SourceConfig, fname: str, fp: str, mapped: list, run_id: str,
+    def _commit_batch(self, cfg: SourceConfig, fname: str, fp: str, mapped: "Mapped", run_id: str,
                       stats: SourceStats, last_row: int, status: str) -> None:
-        feedback: list[Feedback] = []
+        stats.rows_read += mapped.rows
         quarantine: list[QuarantineRow] = []
-        for item in mapped:
-            stats.rows_read += 1
-            if isinstance(item, Feedback):
-                feedback.append(item)
-                continue
-            row_number, reason, detail, raw = item
+        for row_number, reason, detail, raw in mapped.rejected:
             kept_raw = raw[:100_000]
             occurrence = self._bad_seen[kept_raw]
             self._bad_seen[kept_raw] += 1
@@ -232,33 +242,60 @@ class Ingestor:
         stats.quarantined += len(new_q)
         for q in new_q:
             stats.reasons[q.reason] += 1
-        ids = [fb.id for fb in feedback]
+        tbl = mapped.feedback
+        ids = tbl.column("id").to_pylist()
+        near = tbl.column("near_key").to_pylist()
+        hashes = tbl.column("content_hash").to_pylist()
         known = self.store.existing_ids("feedback", ids) | self.store.existing_ids("duplicates", ids)
-        stored_keys = self.store.find_near_keys(fb.near_key for fb in feedback if fb.id not in known)
-        new_fb: list[Feedback] = []
-        dups: list[Duplicate] = []
+        stored_keys = self.store.find_near_keys(k for i, k in zip(ids, near) if i not in known)
+        keep: list[int] = []
+        dup_of: list[tuple[int, str, str]] = []  # (row in the batch, original id, kind)
         seen_ids: set[str] = set()
         batch_keys: dict[str, tuple[str, str]] = {}
-        for fb in feedback:
-            if fb.id in known or fb.id in seen_ids:
+        for i, (rid, key, h) in enumerate(zip(ids, near, hashes)):
+            if rid in known or rid in seen_ids:
                 stats.unchanged += 1
                 continue
-            seen_ids.add(fb.id)
-            orig = stored_keys.get(fb.near_key) or batch_keys.get(fb.near_key)
+            seen_ids.add(rid)
+            orig = stored_keys.get(key) or batch_keys.get(key)
             if orig is not None:
-                kind = "exact" if orig[1] == fb.content_hash else "near"
-                dups.append(Duplicate(id=fb.id, original_id=orig[0], kind=kind, source_name=fb.source_name,
-                                      created_at=fb.created_at, likes=fb.likes, shares=fb.shares,
-                                      replies=fb.replies))
+                dup_of.append((i, orig[0], "exact" if orig[1] == h else "near"))
                 continue
-            batch_keys[fb.near_key] = (fb.id, fb.content_hash)
-            new_fb.append(fb)
-        stats.stored += len(new_fb)
+            batch_keys[key] = (rid, h)
+            keep.append(i)
+        dups: list[Duplicate] = []
+        if dup_of:
+            cols = ("id", "source_name", "created_at", "likes", "shares", "replies")
+            rows = tbl.take(pa.array([i for i, _, _ in dup_of], pa.int64())).select(cols).to_pylist()
+            dups = [Duplicate(original_id=orig, kind=kind, **r) for r, (_, orig, kind) in zip(rows, dup_of)]
+        stats.stored += len(keep)
         stats.duplicates += len(dups)
-        self.store.write_ingest_batch(run_id=run_id, feedback=new_fb, duplicates=dups, quarantine=new_q,
-                                      source_name=cfg.name, fingerprint=fp, file=fname, rows_done=last_row,
-                                      file_status=status)
+        take = tbl if len(keep) == len(ids) else tbl.take(pa.array(keep, pa.int64()))
+        self.store.write_ingest_batch(run_id=run_id, feedback=take,
+                                      duplicates=dups, quarantine=new_q, source_name=cfg.name, fingerprint=fp,
+                                      file=fname, rows_done=last_row, file_status=status)
 
+
+@dataclass(slots=True)
+class Lines:
+    """JSON-lines records for a worker to parse: ``(row number, line)`` in file order."""
+    encoding: str
+    records: list[tuple[int, str]]
+
+
+@dataclass(slots=True)
+class Mapped:
+    """A mapped batch as it travels back to the store's writer: the stored-to-be rows as one Arrow table
+    (:func:`cxnlp.schema.feedback_table`, in input order) and the rejected rows."""
+    feedback: Any  # pyarrow.Table
+    rejected: list[tuple[int, str, str, str]]  # (row number, reason, detail, raw)
+    rows: int  # input records in the batch (rows of the table + rejected)
+
+
+def pack(items: list) -> Mapped:
+    """:func:`map_batch`'s output as a :class:`Mapped`."""
+    fb = [x for x in items if isinstance(x, Feedback)]
+    return Mapped(feedback_table(fb), [x for x in items if not isinstance(x, Feedback)], len(items))
 
 
 def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
@@ -282,7 +319,7 @@ def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
 _WORKER_MAPPERS: dict = {}
 
 
-def _map_in_worker(cfg: SourceConfig, spec: dict, batch: list[RawRow]) -> list:
+def _map_in_worker(cfg: SourceConfig, spec: dict, batch: list[RawRow] | Lines) -> Mapped:
     key = (cfg.name, repr(sorted(spec.items(), key=lambda kv: kv[0])))
     mapper = _WORKER_MAPPERS.get(key)
     if mapper is None:
@@ -290,7 +327,9 @@ def _map_in_worker(cfg: SourceConfig, spec: dict, batch: list[RawRow]) -> list:
         mapper = RowMapper(cfg, redactor=Redactor(), detector=LanguageDetector(**lang),
                            **{k: v for k, v in spec.items() if k != "language"})
         _WORKER_MAPPERS[key] = mapper
-    return map_batch(mapper, batch)
+    if isinstance(batch, Lines):
+        batch = [jsonl_row(n, line, batch.encoding) for n, line in batch.records]
+    return pack(map_batch(mapper, batch))
 
 
 def _expand(p: Path) -> list[Path]:

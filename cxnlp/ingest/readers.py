@@ -274,6 +274,13 @@ def _records(lines: Iterator[str], delim: str) -> Iterator[RawRow]:
 def read_jsonl(path: str | Path, encoding: str | None = None) -> Iterator[RawRow]:
     """Stream a JSON-lines file: one object per line. Blank lines are skipped. UTF-8 unless configured; UTF-16
     is recognised by its byte order mark (or its NUL bytes when it has none)."""
+    for row_no, raw, enc in jsonl_lines(path, encoding):
+        yield jsonl_row(row_no, raw, enc)
+
+
+def jsonl_lines(path: str | Path, encoding: str | None = None) -> Iterator[tuple[int, str, str]]:
+    """The records of a JSON-lines file, not yet parsed: ``(row number, line, encoding)``. The ingestor sends
+    lines to its workers, which parse them with :func:`jsonl_row` (parsing costs more than reading)."""
     p = Path(path)
     try:
         f = p.open("rb")
@@ -297,19 +304,20 @@ def read_jsonl(path: str | Path, encoding: str | None = None) -> Iterator[RawRow
             if not line.strip(" \t\n\r\x0b\x0c"):
                 continue
             row_no += 1
-            raw = line.rstrip("\r\n")
-            if _has_bad_bytes(raw):
-                yield RawRow(row_no, None, _visible(raw), ("broken_encoding", f"bytes invalid in {enc}"))
-                continue
-            try:
-                obj = _loads(raw)
-            except (ValueError, TypeError) as e:
-                yield RawRow(row_no, None, raw, ("malformed_row", f"invalid JSON: {str(e)[:120]}"))
-                continue
-            if not isinstance(obj, dict):
-                yield RawRow(row_no, None, raw, ("malformed_row", f"a JSON {type(obj).__name__}, not an object"))
-                continue
-            yield RawRow(row_no, obj, raw)
+            yield row_no, line.rstrip("\r\n"), enc
+
+
+def jsonl_row(row_no: int, raw: str, enc: str) -> RawRow:
+    """One JSON-lines record parsed: its fields, or the reason it cannot be read."""
+    if _has_bad_bytes(raw):
+        return RawRow(row_no, None, _visible(raw), ("broken_encoding", f"bytes invalid in {enc}"))
+    try:
+        obj = _loads(raw)
+    except (ValueError, TypeError) as e:
+        return RawRow(row_no, None, raw, ("malformed_row", f"invalid JSON: {str(e)[:120]}"))
+    if not isinstance(obj, dict):
+        return RawRow(row_no, None, raw, ("malformed_row", f"a JSON {type(obj).__name__}, not an object"))
+    return RawRow(row_no, obj, raw)
 
 
 def _codec(name: str) -> str:

@@ -17,23 +17,18 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
-try:  # orjson ships with prefect; ~10x faster than json.dumps for the per-row metadata
-    import orjson
-
-    def _dumps(o: Any) -> str:
-        return orjson.dumps(o, default=str).decode("utf-8")
-except ImportError:  # pragma: no cover
-    def _dumps(o: Any) -> str:
-        return json.dumps(o, ensure_ascii=False, default=str)
-
-from cxnlp.schema import Duplicate, Feedback, QuarantineRow
+from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
+from cxnlp.schema import json_text as _dumps
 
 SCHEMA_VERSION = 1
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # feedback.id has no primary key in DuckDB: the ingestor stores only ids it checked are new, in the one
+    # process that holds the file's write lock, and an index over every stored id would hold memory in proportion
+    # to the store (DuckDB keeps indexes in memory). PostgreSQL keeps its key (several writers there).
     """CREATE TABLE IF NOT EXISTS feedback (
-        id VARCHAR PRIMARY KEY,
+        id VARCHAR NOT NULL,
         source VARCHAR NOT NULL,
         source_name VARCHAR NOT NULL,
         external_id VARCHAR,
@@ -124,11 +119,7 @@ DDL = [
     )""",
 ]
 
-FEEDBACK_COLUMNS = [
-    "id", "source", "source_name", "external_id", "channel", "created_at", "text", "title", "language",
-    "language_score", "rating_stars", "rating_nps", "rating_csat", "rating_ces", "author_hash", "thread_id",
-    "likes", "shares", "replies", "content_hash", "near_key", "pii", "meta", "run_id", "ingested_at",
-]
+FEEDBACK_COLUMNS = [*FEEDBACK_FIELDS, "run_id", "ingested_at"]
 
 
 class StoreError(RuntimeError):
@@ -282,16 +273,19 @@ class DuckDBStore:
         return {r[0] for r in rows}
 
     # -- batch write ----------------------------------------------------------------------------
-    def write_ingest_batch(self, *, run_id: str, feedback: list[Feedback], duplicates: list[Duplicate],
+    def write_ingest_batch(self, *, run_id: str, feedback: list[Feedback] | pa.Table, duplicates: list[Duplicate],
                            quarantine: list[QuarantineRow], source_name: str, fingerprint: str, file: str,
                            rows_done: int, file_status: str) -> None:
-        """One transaction: rows plus the file's progress marker."""
+        """One transaction: rows plus the file's progress marker. ``feedback``: Feedback rows or their Arrow
+        table (:func:`cxnlp.schema.feedback_table`), ids not yet stored (the ingestor checks; this process is
+        the file's only writer)."""
         now = _now()
+        fb = feedback if isinstance(feedback, pa.Table) else feedback_table(feedback) if feedback else None
         with self.transaction() as con:
-            if feedback:
-                con.register("_fb", _feedback_table(feedback, run_id, now))
-                con.execute(f"INSERT OR IGNORE INTO feedback ({', '.join(FEEDBACK_COLUMNS)}) "
-                            f"SELECT {', '.join(FEEDBACK_COLUMNS)} FROM _fb")
+            if fb is not None and fb.num_rows:
+                con.register("_fb", fb)
+                con.execute(f"INSERT INTO feedback ({', '.join(FEEDBACK_COLUMNS)}) "
+                            f"SELECT {', '.join(FEEDBACK_FIELDS)}, ?, ? FROM _fb", [run_id, now])
                 con.unregister("_fb")
             if duplicates:
                 con.register("_dup", pa.table({
@@ -411,30 +405,3 @@ class DuckDBStore:
                              "WHERE run_id = ?",
                              [_now(), status, json.dumps(stats, default=str),
                               json.dumps(model_versions or {}), run_id])
-
-
-def _feedback_table(rows: list[Feedback], run_id: str, now: datetime) -> pa.Table:
-    def col(name: str) -> list[Any]:
-        return [getattr(r, name) for r in rows]
-
-    small = pa.int8()
-    return pa.table({
-        "id": col("id"), "source": col("source"), "source_name": col("source_name"),
-        "external_id": pa.array(col("external_id"), pa.string()),
-        "channel": pa.array(col("channel"), pa.string()),
-        "created_at": pa.array(col("created_at"), pa.timestamp("us", tz="UTC")),
-        "text": col("text"), "title": pa.array(col("title"), pa.string()),
-        "language": col("language"), "language_score": pa.array(col("language_score"), pa.float64()),
-        "rating_stars": pa.array(col("rating_stars"), small), "rating_nps": pa.array(col("rating_nps"), small),
-        "rating_csat": pa.array(col("rating_csat"), small), "rating_ces": pa.array(col("rating_ces"), small),
-        "author_hash": pa.array(col("author_hash"), pa.string()),
-        "thread_id": pa.array(col("thread_id"), pa.string()),
-        "likes": pa.array(col("likes"), pa.int64()), "shares": pa.array(col("shares"), pa.int64()),
-        "replies": pa.array(col("replies"), pa.int64()),
-        "content_hash": col("content_hash"), "near_key": col("near_key"),
-        "pii": [_dumps(r.pii) if r.pii else "{}" for r in rows],
-        "meta": [_dumps(r.meta) if r.meta else "{}" for r in rows],
-        "run_id": [run_id] * len(rows),
-        "ingested_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-    })
-

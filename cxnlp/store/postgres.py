@@ -30,8 +30,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
-from cxnlp.schema import Duplicate, Feedback, QuarantineRow
-from cxnlp.store.duck import FEEDBACK_COLUMNS, StoreError, _dumps
+from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
+from cxnlp.store.duck import FEEDBACK_COLUMNS, StoreError
 
 STORE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = STORE_DIR / "alembic.ini"
@@ -467,7 +467,7 @@ class PostgresStore:
             raise StoreError(f"{self.name} was opened read-only")
         return stage
 
-    def write_ingest_batch(self, *, run_id: str, feedback: list[Feedback], duplicates: list[Duplicate],
+    def write_ingest_batch(self, *, run_id: str, feedback: list[Feedback] | pa.Table, duplicates: list[Duplicate],
                            quarantine: list[QuarantineRow], source_name: str, fingerprint: str, file: str,
                            rows_done: int, file_status: str) -> None:
         """One transaction: rows plus the file's progress marker. A row another writer stored meanwhile is
@@ -475,9 +475,9 @@ class PostgresStore:
         with self.transaction():
             now = _now()  # taken under the write lock: ingested_at follows the commit order across writers
             raw = self._raw
-            if feedback:
+            if feedback is not None and len(feedback):
                 stage = self._stage("feedback", "feedback")
-                copy_rows(raw, stage, FEEDBACK_COLUMNS, (_feedback_row(r, run_id, now) for r in feedback))
+                copy_rows(raw, stage, FEEDBACK_COLUMNS, _feedback_rows(feedback, run_id, now))
                 cols = ", ".join(FEEDBACK_COLUMNS)
                 raw.execute(f"INSERT INTO feedback ({cols}) SELECT {cols} FROM {stage} s WHERE NOT EXISTS "
                             "(SELECT 1 FROM duplicates d WHERE d.id = s.id) ON CONFLICT (id) DO NOTHING")
@@ -598,11 +598,15 @@ def _no_nul(s: str | None) -> str | None:
     return s.replace("\x00", "") if s and "\x00" in s else s
 
 
-def _feedback_row(r: Feedback, run_id: str, now: datetime) -> tuple:
-    return (r.id, r.source, r.source_name, r.external_id, r.channel, r.created_at, _no_nul(r.text), _no_nul(r.title),
-            r.language, r.language_score, r.rating_stars, r.rating_nps, r.rating_csat, r.rating_ces, r.author_hash,
-            r.thread_id, r.likes, r.shares, r.replies, r.content_hash, r.near_key,
-            _dumps(r.pii) if r.pii else "{}", _no_nul(_dumps(r.meta)) if r.meta else "{}", run_id, now)
+def _feedback_rows(feedback: list[Feedback] | pa.Table, run_id: str, now: datetime) -> Iterator[tuple]:
+    """COPY rows for ``feedback``: Feedback rows or their Arrow table (:func:`cxnlp.schema.feedback_table`)."""
+    tbl = feedback if isinstance(feedback, pa.Table) else feedback_table(feedback)
+    cols = [tbl.column(c).to_pylist() for c in FEEDBACK_FIELDS]
+    for c in ("text", "title", "meta"):  # PostgreSQL text cannot hold NUL
+        i = FEEDBACK_FIELDS.index(c)
+        cols[i] = [_no_nul(v) for v in cols[i]]
+    for row in zip(*cols):
+        yield (*row, run_id, now)
 
 
 # -- CLI: cxnlp store migrate | status ------------------------------------------------------------------------
