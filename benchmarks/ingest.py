@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=5000)
     ap.add_argument("--dask", action="store_true", help="map on a local Dask cluster")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--duckdb-memory", help="DuckDB's memory cap for this run (e.g. 64MB; default: settings)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -50,7 +51,10 @@ def main() -> None:
         gen_s = time.perf_counter() - t0
         print(f"generated {args.rows:,} rows ({src.stat().st_size / 2**20:.0f} MiB JSONL) in {gen_s:.1f} s")
         base = load_settings()
-        settings = Settings(root=tmp, data={**base.data, "store": {"path": str(tmp / "bench.duckdb")}})
+        store_cfg = {**base.section("store"), "path": str(tmp / "bench.duckdb")}
+        if args.duckdb_memory:
+            store_cfg["duckdb_memory"] = args.duckdb_memory
+        settings = Settings(root=tmp, data={**base.data, "store": store_cfg})
         cfg = SourceConfig(name="bench", path=src, source="review", format="jsonl", columns={
             "id": "id", "text": "text", "created_at": "created_at", "channel": "channel", "author": "author",
             "rating_stars": "rating_stars", "likes": "likes", "shares": "shares", "replies": "replies"})
@@ -84,7 +88,9 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"ingested {stats.rows_read:,} rows in {total:.1f} s: {stats.rows_read / total:,.0f} rows/s "
               f"(stored {stats.stored:,}, duplicates {stats.duplicates:,}, quarantined {stats.quarantined:,})")
-        print(f"peak rss {peak:.0f} MiB; cpu cores {os.cpu_count()}")
+        cap = os.environ.get("CXNLP_DUCKDB_MEMORY") or settings.get("store", "duckdb_memory")
+        print(f"peak rss {peak:.0f} MiB; cpu cores {os.cpu_count()}; DuckDB memory cap {cap or 'none'} (its block "
+              "cache grows up to the cap, then the process stays flat)")
 
 
 if __name__ == "__main__":

@@ -824,3 +824,43 @@ def test_experience_rows_recomputed_in_small_batches_equal_the_stored_ones(built
         finally:  # the module's store stays as the other tests expect it, whatever happened here
             if store.query("SELECT count(*) FROM experience")[0][0] != len(exp):
                 aggregate_experience(store)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_whose_process_died_becomes_interrupted(backend, project, request):
+    import json
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta, timezone
+
+    import psutil
+
+    from cxnlp.store.common import run_owner
+
+    url = _fresh_url(backend, request)
+    make_project(project, url, social=(802, 862), shop_rows=30)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    born = psutil.Process(gone.pid).create_time()
+    gone.wait()
+    now = datetime.now(timezone.utc)
+    me = run_owner()
+    owners = {
+        "killed-here": {**me, "pid": gone.pid, "proc_started": round(born, 2)},  # this machine, process gone
+        "pid-reused": {**me, "proc_started": me["proc_started"] - 1000},  # a live pid, but another process
+        "alive-here": me,
+        "old-elsewhere": {"host": "another", "pid": 1, "proc_started": 0.0},
+        "new-elsewhere": {"host": "another", "pid": 1, "proc_started": 0.0},
+        "no-owner": None,  # a run recorded before owners were kept: judged by age only
+    }
+    started = {k: now - timedelta(hours=30 if k in ("old-elsewhere",) else 1) for k in owners}
+    with open_for(project) as store:
+        with store.transaction() as con:
+            for run_id, owner in owners.items():
+                con.execute("INSERT INTO runs (run_id, kind, started_at, finished_at, status, stats, model_versions) "
+                            "VALUES (?, 'nightly', ?, NULL, 'running', ?, NULL)",
+                            [run_id, started[run_id], json.dumps({"owner": owner}) if owner else None])
+        dead = store.start_run("new", "nightly")
+        status = dict(store.query("SELECT run_id, status FROM runs"))
+    assert sorted(dead) == ["killed-here", "old-elsewhere", "pid-reused"]
+    assert status == {"killed-here": "interrupted", "pid-reused": "interrupted", "old-elsewhere": "interrupted",
+                      "alive-here": "running", "new-elsewhere": "running", "no-owner": "running", "new": "running"}

@@ -1,6 +1,11 @@
 """Store code that is the same SQL on every backend (DuckDB and PostgreSQL)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import socket
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -40,3 +45,46 @@ def tag_tables(results, tag_rows):
                      "score": pa.array([None if r[3] is None else float(r[3]) for r in tag_rows], pa.float64()),
                      "evidence": pa.array([json.dumps(r[4], ensure_ascii=False) for r in tag_rows], pa.string())})
     return docs, tags
+
+
+# -- runs that died ------------------------------------------------------------------------------------------
+STALE_RUN = timedelta(hours=24)  # a 'running' run of another machine older than this is taken as dead
+
+
+def _host() -> str:
+    """This machine, as a short hash (the store names no machines)."""
+    return hashlib.blake2b(socket.gethostname().encode("utf-8"), digest_size=6).hexdigest()
+
+
+def run_owner() -> dict[str, Any]:
+    """Who runs a run: the machine, the process id and the process's start time (a reused pid differs in it)."""
+    import psutil
+
+    return {"host": _host(), "pid": os.getpid(), "proc_started": round(psutil.Process().create_time(), 2)}
+
+
+def owner_alive(owner: dict[str, Any]) -> bool | None:
+    """Whether the run's process still lives: True/False on this machine, None for another machine."""
+    import psutil
+
+    if owner.get("host") != _host() or "pid" not in owner:
+        return None
+    try:
+        return abs(psutil.Process(int(owner["pid"])).create_time() - float(owner.get("proc_started", 0))) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def interrupted_runs(store, now: datetime, stale_after: timedelta = STALE_RUN) -> list[str]:
+    """Runs still marked 'running' whose process is gone (killed, machine rebooted): on this machine when the
+    process no longer exists, on another machine when the run started more than ``stale_after`` ago."""
+    dead = []
+    for run_id, started_at, stats in store.query("SELECT run_id, started_at, stats FROM runs WHERE status = 'running'"):
+        try:
+            owner = (json.loads(stats) if isinstance(stats, str) else stats or {}).get("owner") or {}
+        except ValueError:
+            owner = {}
+        alive = owner_alive(owner)
+        if alive is False or (alive is None and started_at is not None and now - started_at > stale_after):
+            dead.append(run_id)
+    return dead

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
 from cxnlp.schema import json_text as _dumps
+from cxnlp.store.common import interrupted_runs, run_owner
 
 SCHEMA_VERSION = 1
 
@@ -393,10 +394,18 @@ class DuckDBStore:
             return con.execute("SELECT count(*) FROM daily_volume").fetchone()[0]
 
     # -- runs -----------------------------------------------------------------------------------
-    def start_run(self, run_id: str, kind: str) -> None:
-        with self._lock:
-            self.con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, NULL, 'running', NULL, NULL)",
-                             [run_id, kind, _now()])
+    def start_run(self, run_id: str, kind: str) -> list[str]:
+        """Records the run as 'running' with its process; runs whose process died meanwhile (SIGKILL, a crash of
+        the machine) become 'interrupted'. Returns their ids."""
+        now = _now()
+        dead = interrupted_runs(self, now)
+        with self.transaction() as con:
+            if dead:
+                con.execute("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running' "
+                            f"AND run_id IN ({', '.join('?' * len(dead))})", [now, *dead])
+            con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL)",
+                        [run_id, kind, now, json.dumps({"owner": run_owner()})])
+        return dead
 
     def finish_run(self, run_id: str, status: str, stats: dict[str, Any],
                    model_versions: dict[str, Any] | None = None) -> None:

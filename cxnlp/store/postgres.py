@@ -31,6 +31,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import pyarrow as pa
 
 from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
+from cxnlp.store.common import interrupted_runs, run_owner
 from cxnlp.store.duck import FEEDBACK_COLUMNS, StoreError
 
 STORE_DIR = Path(__file__).resolve().parent
@@ -578,12 +579,21 @@ class PostgresStore:
             return con.execute("SELECT count(*) FROM daily_volume").fetchone()[0]
 
     # -- runs ------------------------------------------------------------------------------------
-    def start_run(self, run_id: str, kind: str) -> None:
+    def start_run(self, run_id: str, kind: str) -> list[str]:
+        """Records the run as 'running' with its process; runs whose process died meanwhile become
+        'interrupted' (see :func:`cxnlp.store.common.interrupted_runs`). Returns their ids."""
+        now = _now()
+        dead = interrupted_runs(self, now)
         with self.transaction() as con:
+            if dead:
+                con.execute("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running' "
+                            "AND run_id = ANY(?)", [now, dead])
             con.execute("INSERT INTO runs (run_id, kind, started_at, finished_at, status, stats, model_versions) "
-                        "VALUES (?, ?, ?, NULL, 'running', NULL, NULL) ON CONFLICT (run_id) DO UPDATE SET "
+                        "VALUES (?, ?, ?, NULL, 'running', ?, NULL) ON CONFLICT (run_id) DO UPDATE SET "
                         "kind = excluded.kind, started_at = excluded.started_at, finished_at = NULL, "
-                        "status = 'running', stats = NULL, model_versions = NULL", [run_id, kind, _now()])
+                        "status = 'running', stats = excluded.stats, model_versions = NULL",
+                        [run_id, kind, now, json.dumps({"owner": run_owner()})])
+        return dead
 
     def finish_run(self, run_id: str, status: str, stats: dict[str, Any],
                    model_versions: dict[str, Any] | None = None) -> None:
