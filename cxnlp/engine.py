@@ -16,6 +16,8 @@ Design (the embedded store is one DuckDB file with a single writer):
   a killed run resumes with whatever was not written (scratch files of earlier runs are discarded).
 * Ingest: reading and committing stay in the writer (de-duplication needs a consistent view of the store);
   mapping each batch (normalise, language, redaction) — the CPU-heavy part — runs on the CPU workers.
+* The local runner tags a big backlog with the CPU model the same way, through a process pool of one process per
+  core (``engine.local_processes``); small runs, and the transformers backend, tag in the flow's process.
 * GPU: when the tagger backend is transformers and CUDA is available, tag tasks ask for the Dask resource
   ``GPU`` (one worker offers it); ingest mapping is pinned to workers without it.
 
@@ -56,6 +58,7 @@ class EngineSettings:
     partition_size: int = 20000
     batch_size: int = 512
     scratch: str = "var/engine"
+    local_processes: int = 0  # local runner: tag processes (0: one per core for big backlogs, see local_tag_processes)
 
     @classmethod
     def from_settings(cls, settings) -> "EngineSettings":
@@ -73,7 +76,14 @@ class EngineSettings:
                 raise EngineError(f"engine.{k} must be a whole number, got {d[k]!r}") from None
             if ints[k] < 1:
                 raise EngineError(f"engine.{k} must be at least 1, got {ints[k]}")
-        return cls(runner=runner, address=address, scratch=str(d["scratch"] or "var/engine"), **ints)
+        try:
+            procs = int(d["local_processes"] or 0)
+        except (TypeError, ValueError):
+            raise EngineError(f"engine.local_processes must be a whole number, got {d['local_processes']!r}") from None
+        if procs < 0:
+            raise EngineError(f"engine.local_processes must be 0 (automatic) or more, got {procs}")
+        return cls(runner=runner, address=address, scratch=str(d["scratch"] or "var/engine"), local_processes=procs,
+                   **ints)
 
     @property
     def partition_rows(self) -> int:
@@ -416,6 +426,49 @@ def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, 
     return {"status": "completed", "tagged": done, "seconds": round(secs, 2), "model": name, "model_version": version,
             "docs_per_s": round(done / secs, 1) if secs > 0 and done else None, "partitions": len(parts),
             "partition_rows": eng.partition_rows, "workers": sorted(workers), "task_seconds": round(task_secs, 2)}
+
+
+# ----------------------------------------------------------------------------- local runner: processes
+def local_tag_processes(eng: EngineSettings, backend: str, untagged: int, cores: int | None = None) -> int:
+    """How many processes the local runner tags with; 0: in the flow's process. ``engine.local_processes``
+    when set; otherwise one per core, for the CPU model (the transformers backend keeps its one GPU or its
+    threads in one process) and a backlog of at least two partitions: starting a process and loading the
+    model there takes seconds, which small runs would not win back."""
+    if backend != "embedded" or untagged <= 0:
+        return 0
+    cores = cores or os.cpu_count() or 1
+    n = eng.local_processes or (cores if untagged >= 2 * eng.partition_rows else 0)
+    n = min(n, math.ceil(untagged / eng.partition_rows))
+    return n if n >= 2 else 0
+
+
+def _tag_process_init(threads: int) -> None:
+    """A tag process's threads: its share of the cores (set before torch or numpy start their pools)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _tag_in_process(params: dict[str, Any]) -> dict[str, Any]:
+    return tag_partition(**params)
+
+
+@contextmanager
+def tag_process_pool(n: int) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    """A ``submit`` for :func:`tag_in_partitions` backed by ``n`` spawned processes of the standard library
+    (each loads the tagger once and keeps it)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // n)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_tag_process_init,
+                               initargs=(threads,))
+    try:
+        yield lambda params: pool.submit(_tag_in_process, params)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -------------------------------------------------------------------------------------------- ingest

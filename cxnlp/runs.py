@@ -47,9 +47,20 @@ def tag_stage(store, settings: Settings, run_id: str, submit=None, slots: int = 
 
         return tag_in_partitions(store, settings, run_id, submit, slots,
                                  backend=backend or tag_plan(settings.root).backend)
-    from cxnlp.classify.stage import tag_untagged
+    from cxnlp.classify.stage import build_tagger, tag_untagged
+    from cxnlp.engine import local_tag_processes, tag_in_partitions, tag_plan, tag_process_pool
 
-    return tag_untagged(store, settings, run_id, batch_size=eng.batch_size, partition_rows=eng.partition_rows)
+    backend = backend or tag_plan(settings.root).backend
+    tagger = build_tagger(settings.root, backend)
+    model = (tagger.model.name, tagger.model.version)
+    procs = local_tag_processes(eng, backend, store.count_untagged(*model))
+    if procs:
+        del tagger  # the processes load their own
+        with tag_process_pool(procs) as submit:
+            out = tag_in_partitions(store, settings, run_id, submit, procs, backend=backend, model=model)
+        return {**out, "processes": procs}
+    return tag_untagged(store, settings, run_id, tagger=tagger, batch_size=eng.batch_size,
+                        partition_rows=eng.partition_rows)
 
 
 def aggregate_stage(store) -> dict[str, Any]:

@@ -28,6 +28,33 @@ def write_sources(root: Path, yaml_text: str) -> None:
     (root / "configs" / "sources.yaml").write_text(textwrap.dedent(yaml_text), encoding="utf-8")
 
 
+# sources.yaml for slices of the shipped sample exports under a project's data/ (shop*.csv, social*.jsonl,
+# survey*.parquet: later exports with the same prefix belong to the same source)
+SAMPLE_SOURCES = """
+sources:
+  shop:
+    path: data/shop*.csv
+    source: review
+    channel: webshop
+    timezone: Europe/Berlin
+    date_format: "%d.%m.%Y %H:%M"
+    delimiter: ";"
+    columns: {id: Bewertungs-ID, text: Bewertungstext, title: Titel, created_at: Datum, rating_stars: Sterne,
+              author: Kundenname}
+  social:
+    path: data/social*.jsonl
+    format: jsonl
+    source: social
+    columns: {id: post_id, text: text, created_at: created_at, channel: platform, author: user, likes: likes,
+              shares: shares, replies: replies, thread_id: in_reply_to}
+  survey:
+    path: data/survey*.parquet
+    format: parquet
+    source: review
+    columns: {id: response_id, text: comment, created_at: submitted, rating_nps: nps, channel: touchpoint}
+"""
+
+
 # A tiny hand-written sentiment set shared by the training tests (test_train_and_cli, test_review).
 POS = ["Super Service, sehr freundlich und schnell.", "Tolle Qualität, bin begeistert!", "Alles bestens, gerne wieder.",
        "Die Beratung war hervorragend.", "Schnelle Lieferung, top verpackt.", "Sehr zufrieden mit dem Kauf."]

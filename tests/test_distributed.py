@@ -13,7 +13,8 @@ from conftest import REPO
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 N_ROWS = 60  # small: every text is tagged twice (local and dask) on a shared CPU
-ENGINE = {"batch_size": 8, "partition_size": 20}  # 24 rows per partition -> 3 partitions
+# 24 rows per partition -> 3 partitions; the local reference tags in the flow's process (local_processes 1)
+ENGINE = {"batch_size": 8, "partition_size": 20, "local_processes": 1}
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -194,6 +195,37 @@ def test_dask_runner_matches_local_and_reruns_tag_nothing(tmp_path, local_result
     assert second["tag"]["tagged"] == 0 and second["tag"]["partitions"] == 0
     assert all(s["files_skipped"] == 1 and s["rows_read"] == 0 for s in second["ingest"].values())
     assert stored(root)["tags"] == ref_stored["tags"]
+
+
+def test_local_runner_tags_big_backlogs_of_the_cpu_model_in_processes():
+    from cxnlp.engine import EngineSettings, local_tag_processes
+
+    eng = EngineSettings()  # 20,480 rows per partition
+    assert local_tag_processes(eng, "embedded", 100_000, cores=2) == 2
+    assert local_tag_processes(eng, "embedded", 100_000, cores=16) == 5  # no more processes than partitions
+    assert local_tag_processes(eng, "embedded", 30_000, cores=2) == 0  # under two partitions: in the flow's process
+    assert local_tag_processes(eng, "transformers", 100_000, cores=2) == 0  # one GPU (or torch's threads)
+    assert local_tag_processes(eng, "embedded", 0, cores=2) == 0
+    assert local_tag_processes(EngineSettings(local_processes=1), "embedded", 10**6, cores=2) == 0
+    assert local_tag_processes(EngineSettings(local_processes=3), "embedded", 30_000, cores=2) == 2
+
+
+def test_local_runner_with_tag_processes_matches_tagging_in_the_flow_process(tmp_path, local_result):
+    import os
+
+    from flows.nightly import nightly
+
+    reference, ref_stored = local_result
+    root = make_project(tmp_path / "procs", local_processes=2)
+    res = nightly(str(root))
+    assert res["engine"] == {"runner": "local"}
+    tag = res["tag"]
+    assert tag["processes"] == 2 and tag["tagged"] == reference["tag"]["tagged"] and tag["partitions"] == 3
+    assert 1 <= len(tag["workers"]) <= 2 and f"pid-{os.getpid()}" not in tag["workers"]  # other processes tagged
+    got = stored(root)
+    assert got["counts"] == ref_stored["counts"]
+    assert got["tags"] == ref_stored["tags"] and got["state"] == ref_stored["state"]
+    assert not any((root / "var" / "engine").iterdir())
 
 
 class _Done:

@@ -22,33 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SAMPLE_SOURCES as SOURCES
 
 SAMPLE = REPO / "data" / "sample"
-
-SOURCES = """
-sources:
-  shop:
-    path: data/shop*.csv
-    source: review
-    channel: webshop
-    timezone: Europe/Berlin
-    date_format: "%d.%m.%Y %H:%M"
-    delimiter: ";"
-    columns: {id: Bewertungs-ID, text: Bewertungstext, title: Titel, created_at: Datum, rating_stars: Sterne,
-              author: Kundenname}
-  social:
-    path: data/social*.jsonl
-    format: jsonl
-    source: social
-    columns: {id: post_id, text: text, created_at: created_at, channel: platform, author: user, likes: likes,
-              shares: shares, replies: replies, thread_id: in_reply_to}
-  survey:
-    path: data/survey*.parquet
-    format: parquet
-    source: review
-    columns: {id: response_id, text: comment, created_at: submitted, rating_nps: nps, channel: touchpoint}
-"""
 
 # the environment of every pipeline process: small ingest batches (many commits to kill between), no GPU
 ENV = {"CXNLP_INGEST_BATCH_SIZE": "60", "CXNLP_INGEST_WORKERS": "1", "CUDA_VISIBLE_DEVICES": "",

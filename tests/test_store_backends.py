@@ -26,36 +26,12 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, write_sources
+from conftest import REPO, SAMPLE_SOURCES as SOURCES, write_sources
 from pg import create_database, drop_database, pg_server, pg_server_url, pg_url  # noqa: F401 (fixtures)
 
 SAMPLE = REPO / "data" / "sample"
 TESTS = Path(__file__).resolve().parent
 BACKENDS = ["duckdb", "postgres"]
-
-SOURCES = """
-sources:
-  shop:
-    path: data/shop.csv
-    source: review
-    channel: webshop
-    timezone: Europe/Berlin
-    date_format: "%d.%m.%Y %H:%M"
-    delimiter: ";"
-    columns: {id: Bewertungs-ID, text: Bewertungstext, title: Titel, created_at: Datum, rating_stars: Sterne,
-              author: Kundenname}
-  social:
-    path: data/social*.jsonl
-    format: jsonl
-    source: social
-    columns: {id: post_id, text: text, created_at: created_at, channel: platform, author: user, likes: likes,
-              shares: shares, replies: replies, thread_id: in_reply_to}
-  survey:
-    path: data/survey.parquet
-    format: parquet
-    source: review
-    columns: {id: response_id, text: comment, created_at: submitted, rating_nps: nps, channel: touchpoint}
-"""
 
 
 def _lines(path: Path, start: int, stop: int) -> bytes:
