@@ -38,19 +38,16 @@ def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id:
 def tag_stage(store, settings: Settings, run_id: str, submit=None, slots: int = 1,
               backend: str | None = None) -> dict[str, Any]:
     """Tags stored feedback that has no tags from the current model yet (incremental). With ``submit`` (see
-    :func:`cxnlp.engine.tag_in_partitions`) the work goes out in partitions to a task runner or Dask client."""
-    from cxnlp.engine import EngineSettings
+    :func:`cxnlp.engine.tag_in_partitions`) the work goes out in partitions to a task runner or Dask client;
+    without, a big backlog of the CPU model goes to a local process pool the same way (engine.local_processes)."""
+    from cxnlp.engine import EngineSettings, local_tag_processes, tag_in_partitions, tag_plan, tag_process_pool
 
     eng = EngineSettings.from_settings(settings)
-    if submit is not None:
-        from cxnlp.engine import tag_in_partitions, tag_plan
-
-        return tag_in_partitions(store, settings, run_id, submit, slots,
-                                 backend=backend or tag_plan(settings.root).backend)
-    from cxnlp.classify.stage import build_tagger, tag_untagged
-    from cxnlp.engine import local_tag_processes, tag_in_partitions, tag_plan, tag_process_pool
-
     backend = backend or tag_plan(settings.root).backend
+    if submit is not None:
+        return tag_in_partitions(store, settings, run_id, submit, slots, backend=backend)
+    from cxnlp.classify.stage import build_tagger, tag_untagged
+
     tagger = build_tagger(settings.root, backend)
     model = (tagger.model.name, tagger.model.version)
     procs = local_tag_processes(eng, backend, store.count_untagged(*model))
