@@ -701,7 +701,11 @@ def test_two_processes_writing_the_same_input_store_everything_once(pg_url, tmp_
     runs = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
     for r in runs:
         for s in r["ingest"].values():
-            assert s["stored"] + s["duplicates"] + s["quarantined"] + s["unchanged"] == s["rows_read"] > 0
+            assert s["stored"] + s["duplicates"] + s["quarantined"] + s["unchanged"] == s["rows_read"]
+            # a writer that comes to a file the other one has finished skips it (how fast each is varies)
+            assert s["rows_read"] > 0 or s["files_skipped"] == 1
+    for name in runs[0]["ingest"]:
+        assert max(r["ingest"][name]["rows_read"] for r in runs) > 0
 
     # the reference: one writer alone, on another fresh database
     server = request.getfixturevalue("pg_server_url")
