@@ -86,10 +86,16 @@ def init(store) -> None:
         store.con.execute(KPI_VIEW)
 
 
-PENDING_SQL = ("SELECT f.id, s.result, f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces, "
-               f"{berlin_day('f.created_at')} AS day FROM tag_state s JOIN feedback f ON f.id = s.feedback_id "
-               "LEFT JOIN experience e ON e.feedback_id = f.id "
-               "WHERE e.feedback_id IS NULL OR e.computed_at < s.tagged_at")
+# The narrow part (which texts, their ratings and day) is joined first; tag_state's result JSON, the wide column,
+# is only scanned on the probe side of the last join and never held in a hash table, so DuckDB streams it under
+# a small memory cap (a 1M-row store under 256MB).
+PENDING_SQL = (
+    "SELECT s.feedback_id AS id, s.result, p.rating_stars, p.rating_nps, p.rating_csat, p.rating_ces, p.day "
+    "FROM tag_state s JOIN ("
+    "  SELECT f.id, f.rating_stars, f.rating_nps, f.rating_csat, f.rating_ces, "
+    f"        {berlin_day('f.created_at')} AS day "
+    "  FROM feedback f JOIN tag_state t ON t.feedback_id = f.id LEFT JOIN experience e ON e.feedback_id = f.id "
+    "  WHERE e.feedback_id IS NULL OR e.computed_at < t.tagged_at) p ON p.id = s.feedback_id")
 
 
 def pending_experience(store, batch_rows: int = 5000) -> Iterator[list[dict[str, Any]]]:
