@@ -53,7 +53,20 @@ def window_docs(store, start: date, end: date, source: str | None = None, negati
         LEFT JOIN fac ON fac.feedback_id = f.id LEFT JOIN tp ON tp.feedback_id = f.id
         WHERE {' AND '.join(cond)}"""
     if getattr(store, "dialect", "duckdb") == "duckdb":
-        return store.query_dicts(f"{select} ORDER BY hash(f.id), f.id LIMIT ?", [*params, limit])
+        # the sample first (narrow), then the facet and touchpoint lists of the sampled texts only: grouping every
+        # tag of the store would need memory in proportion to the store
+        return store.query_dicts(f"""
+            WITH c AS (SELECT f.id, f.text, {day} AS day, e.sentiment = 'negative' AS negative
+                       FROM feedback f JOIN experience e ON e.feedback_id = f.id
+                       WHERE {' AND '.join(cond)} ORDER BY hash(f.id), f.id LIMIT ?),
+                 fac AS (SELECT t.feedback_id, array_agg(t.label ORDER BY t.label) AS l FROM tags t
+                         JOIN c ON c.id = t.feedback_id WHERE t.task = 'facet' GROUP BY t.feedback_id),
+                 tp AS (SELECT t.feedback_id, array_agg(t.label ORDER BY t.label) AS l FROM tags t
+                        JOIN c ON c.id = t.feedback_id WHERE t.task = 'touchpoint' GROUP BY t.feedback_id)
+            SELECT c.id, c.text, c.day, c.negative, coalesce(fac.l, ARRAY[]::VARCHAR[]) AS facets,
+                   coalesce(tp.l, ARRAY[]::VARCHAR[]) AS touchpoints
+            FROM c LEFT JOIN fac ON fac.feedback_id = c.id LEFT JOIN tp ON tp.feedback_id = c.id
+            ORDER BY hash(c.id), c.id""", [*params, limit])
     ids = [r[0] for r in store.query(f"SELECT f.id FROM feedback f JOIN experience e ON e.feedback_id = f.id "
                                      f"WHERE {' AND '.join(cond)}", params)]
     chosen = hash_order(ids, limit)
