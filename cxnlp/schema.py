@@ -112,14 +112,18 @@ class QuarantineRow:
     raw: str
 
 
-try:  # orjson ships with prefect; ~10x faster than json.dumps for the per-row metadata
+try:  # orjson ships with prefect: several times faster than json for per-row metadata and stored results
     import orjson
+
+    json_value = orjson.loads  # JSON text (str or bytes) -> value; invalid text raises a ValueError
 
     def json_text(o: Any) -> str:
         """A value as JSON text (non-ASCII kept, unknown types as str)."""
         return orjson.dumps(o, default=str).decode("utf-8")
 except ImportError:  # pragma: no cover
     import json
+
+    json_value = json.loads
 
     def json_text(o: Any) -> str:
         """A value as JSON text (non-ASCII kept, unknown types as str)."""
@@ -139,8 +143,6 @@ def feedback_table(rows: list[Feedback]):
     build it where the rows are mapped, so only Arrow buffers travel to the store's writer."""
     import pyarrow as pa
 
-    dumps = json_text
-
     def col(name: str) -> list[Any]:
         return [getattr(r, name) for r in rows]
 
@@ -158,6 +160,6 @@ def feedback_table(rows: list[Feedback]):
         "likes": pa.array(col("likes"), count), "shares": pa.array(col("shares"), count),
         "replies": pa.array(col("replies"), count),
         "content_hash": pa.array(col("content_hash"), text), "near_key": pa.array(col("near_key"), text),
-        "pii": pa.array([dumps(r.pii) if r.pii else "{}" for r in rows], text),
-        "meta": pa.array([dumps(r.meta) if r.meta else "{}" for r in rows], text),
+        "pii": pa.array([json_text(r.pii) if r.pii else "{}" for r in rows], text),
+        "meta": pa.array([json_text(r.meta) if r.meta else "{}" for r in rows], text),
     })

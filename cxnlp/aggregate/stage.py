@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cxnlp.aggregate.experience import experience_row
+from cxnlp.schema import json_value
 from cxnlp.store import experience_sql as sql
-
-try:  # orjson ships with prefect; it parses the stored tag results about twice as fast as json
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    from json import loads as _loads
 
 RATINGS = ("rating_stars", "rating_nps", "rating_csat", "rating_ces")
 
@@ -22,7 +18,7 @@ def aggregate_experience(store, batch_size: int = 5000) -> dict[str, Any]:
     sql.init(store)
     n = 0
     for rows in sql.pending_experience(store, batch_size):
-        out = [experience_row(r["id"], r["result"] if isinstance(r["result"], dict) else _loads(r["result"]),
+        out = [experience_row(r["id"], r["result"] if isinstance(r["result"], dict) else json_value(r["result"]),
                               {k: r[k] for k in RATINGS}) for r in rows]
         sql.write_experience(store, out, {r["day"] for r in rows})
         n += len(rows)

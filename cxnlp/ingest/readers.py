@@ -16,12 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-try:  # orjson ships with prefect; the stdlib is the fallback
-    import orjson
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover
-    _loads = json.loads
+from cxnlp.schema import json_value
 
 SNIFF_BYTES = 1 << 20
 MAX_RECORD_LINES = 200  # a quoted CSV field spanning more lines is treated as broken quoting
@@ -312,7 +307,7 @@ def jsonl_row(row_no: int, raw: str, enc: str) -> RawRow:
     if _has_bad_bytes(raw):
         return RawRow(row_no, None, _visible(raw), ("broken_encoding", f"bytes invalid in {enc}"))
     try:
-        obj = _loads(raw)
+        obj = json_value(raw)
     except (ValueError, TypeError) as e:
         return RawRow(row_no, None, raw, ("malformed_row", f"invalid JSON: {str(e)[:120]}"))
     if not isinstance(obj, dict):

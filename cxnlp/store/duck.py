@@ -18,7 +18,6 @@ import duckdb
 import pyarrow as pa
 
 from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
-from cxnlp.schema import json_text as _dumps
 from cxnlp.store.common import interrupted_runs, run_owner
 
 SCHEMA_VERSION = 1
