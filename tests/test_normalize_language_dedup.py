@@ -67,6 +67,28 @@ def test_short_german_with_two_function_words_skips_the_model(monkeypatch):
     assert lang == "de" and 0.6 <= score <= 0.99
 
 
+def test_function_word_list_is_german_only(monkeypatch):
+    """The fast path's words: Dutch and Danish sentences built from look-alikes ("alles", "viel", "werden",
+    "gerne") count none of them and go to the n-gram model, which names them; German ones with the list's
+    pronouns and particles never need the model."""
+    from cxnlp.ingest import language
+    from cxnlp.ingest.language import german_word_hits
+
+    d = LanguageDetector(candidates=["de", "en", "nl", "da"], default="de")
+    nl = "Het pakket werd te laat bezorgd en alles viel uit elkaar, we zijn er niet tevreden over."
+    da = "Jeg vil gerne have pakken hurtigt, men alt var for sent og ingen svarede."
+    assert german_word_hits(nl.lower()) == german_word_hits(da.lower()) == 0
+    assert d.detect(nl)[0] == "nl" and d.detect(da)[0] == "da"
+
+    def boom(_):
+        raise AssertionError("the n-gram model should not be asked")
+
+    monkeypatch.setattr(language, "_identifier", boom)
+    for de in ("Ich hab mich wirklich über die schnelle Lieferung gefreut, danke euch!",
+               "Warum gibt es jetzt schon wieder nichts im Angebot? Bitte ändert das."):
+        assert d.detect(de)[0] == "de"
+
+
 def test_retweets_and_templates_share_a_near_key():
     orig = "Die neue Kampagne von Lumora ist einfach nur geschmacklos, schämt euch!"
     rt = "RT @kritiker_99: Die neue Kampagne von Lumora ist einfach nur geschmacklos – schämt euch!!"
