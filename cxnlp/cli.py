@@ -147,9 +147,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         from cxnlp.classify.e5train import train_e5
 
         out = Path(args.out or root / "models" / "cxnlp-de-e5")
+        recipe = {k: v for k, v in (("steps", args.steps), ("train_layers", args.train_layers),
+                                    ("batch_size", args.batch_size), ("class_weighting", args.class_weighting))
+                  if v is not None}
+        if args.corpus_weight:
+            try:
+                recipe["corpus_weights"] = {c: float(k) for c, k in (x.split("=", 1) for x in args.corpus_weight)}
+            except ValueError:
+                print("--corpus-weight takes CORPUS=K, e.g. germeval2017=3", file=sys.stderr)
+                return 2
         clf, metrics = train_e5(out, taxonomy, public_data=args.data, own_dir=own, version=args.version,
-                                seed=args.seed, steps=args.steps, train_layers=args.train_layers, root=root,
-                                eval_limit=args.eval_limit, device=args.device)
+                                seed=args.seed, root=root, eval_limit=args.eval_limit, device=args.device, **recipe)
         for k, v in metrics.items():
             print(format_report(k, v))
         print(f"model written to {out.name}/ (version {clf.version}, {clf.meta['recipe']['train_seconds']} s of "
@@ -323,8 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--no-embeddings", action="store_true", help="n-grams and cues only (faster, weaker)")
     s.add_argument("--e5", action="store_true", help="fine-tune the e5 transformer tagger (models/cxnlp-de-e5)")
-    s.add_argument("--steps", type=int, default=1000, help="--e5: training steps")
-    s.add_argument("--train-layers", type=int, default=4, help="--e5: top encoder layers to fine-tune")
+    s.add_argument("--steps", type=int, default=None, help="--e5: training steps (default: the recipe's)")
+    s.add_argument("--train-layers", type=int, default=None, help="--e5: top encoder layers to fine-tune")
+    s.add_argument("--batch-size", type=int, default=None, help="--e5: texts per step (default 24 on a CPU)")
+    s.add_argument("--class-weighting", choices=("none", "sqrt"), default=None,
+                   help="--e5: weigh sentiment classes by inverse square-root frequency, or keep each corpus's priors")
+    s.add_argument("--corpus-weight", action="append", default=[], metavar="CORPUS=K",
+                   help="--e5: draw CORPUS K times as often (repeatable; replaces the recipe's weights)")
     s.add_argument("--eval-limit", type=int, default=None, help="--e5: at most this many held-out texts per set")
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--distill", action="store_true",

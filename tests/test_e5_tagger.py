@@ -183,6 +183,34 @@ def test_backend_choice(monkeypatch, trained, tmp_path):
         tg.resolve_backend("gpu", cfg, root)
 
 
+def test_batch_mixture_shares():
+    """own_share splits the draws between the own and the public sets; corpus_alpha evens out corpus sizes
+    (documents and their sentences count as one corpus); corpus_weights multiplies the named corpora."""
+    from cxnlp.classify.e5train import draw_weights
+
+    exs = ([Example(text="a", corpus="cx_reviews", split="train") for _ in range(30)]
+           + [Example(text="s", corpus="cx_reviews:sent", split="train") for _ in range(10)]
+           + [Example(text="b", corpus="sb10k", split="train") for _ in range(900)]
+           + [Example(text="c", corpus="germeval2017", split="train") for _ in range(100)])
+    corpus = np.array([e.corpus.split(":")[0] for e in exs])
+
+    def share(w, c):
+        return float(w[corpus == c].sum())
+
+    w = draw_weights(exs, own_share=0.4)
+    assert share(w, "cx_reviews") == pytest.approx(0.4) and share(w, "sb10k") == pytest.approx(0.6 * 0.9)
+    w = draw_weights(exs, own_share=0.4, corpus_alpha=0.5)  # public corpora 30 : 10 instead of 900 : 100
+    assert share(w, "sb10k") / share(w, "germeval2017") == pytest.approx(3.0)
+    assert share(w, "cx_reviews") == pytest.approx(0.4)
+    w = draw_weights(exs, own_share=0.4, corpus_alpha=0.5, corpus_weights={"germeval2017": 3})
+    assert share(w, "sb10k") == pytest.approx(share(w, "germeval2017")) == pytest.approx(0.3)
+    assert w.sum() == pytest.approx(1.0) and (w > 0).all()
+    with pytest.raises(ValueError, match="class_weighting"):
+        from cxnlp.classify.e5train import fine_tune
+
+        fine_tune(exs, [], class_weighting="balanced")
+
+
 def test_soft_targets_train_the_heads(tiny_base):
     """Distillation targets (a teacher's probabilities) drive the same loop."""
     from cxnlp.classify.e5model import task_specs

@@ -132,3 +132,25 @@ def test_tag_stage_is_incremental_and_idempotent(project, tiny):
         assert store.count("tags") == n_tags
     assert (first["tagged"], second["tagged"], third["tagged"]) == (6, 0, 1)
     assert labels["f0"] == "positive" and labels["f3"] == "negative"
+
+
+def test_train_e5_recipe_options_are_checked_before_training(tmp_path, capsys, monkeypatch):
+    """A malformed --corpus-weight stops `cxnlp train --e5` at once (exit 2), and well-formed options reach the
+    training function as the recipe."""
+    import cxnlp.classify.e5train as e5train
+
+    seen = {}
+
+    def fake_train_e5(out, taxonomy, **kw):  # records what the command passes, trains nothing
+        seen.update(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(e5train, "train_e5", fake_train_e5)
+    base = ["--root", str(REPO), "train", "--e5", "--no-own", "--out", str(tmp_path / "m")]
+    assert main(base + ["--corpus-weight", "germeval2017"]) == 2
+    assert "CORPUS=K" in capsys.readouterr().err and not seen
+    with pytest.raises(SystemExit):
+        main(base + ["--corpus-weight", "germeval2017=2.5", "--corpus-weight", "sb10k=1", "--steps", "7",
+                     "--class-weighting", "sqrt"])
+    assert seen["corpus_weights"] == {"germeval2017": 2.5, "sb10k": 1.0}
+    assert seen["steps"] == 7 and seen["class_weighting"] == "sqrt" and "train_layers" not in seen
