@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from cxnlp.classify.fasttfidf import FastTfidf
 from cxnlp.classify.taxonomy import Taxonomy
 
 _NEG = re.compile(r"(?<!\w)(nicht|kein\w*|nie|niemals|nichts|weder|ohne|kaum)(?!\w)", re.I)
@@ -97,11 +98,21 @@ class Featurizer:
     def transform(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
                   hits: Sequence[Sequence] | None = None) -> sparse.csr_matrix:
         texts = [t if t else " " for t in texts]
-        parts = [self.word.transform(texts), self.char.transform(texts), sparse.csr_matrix(self.dense(texts, hits))]
+        parts = [self._fast("word").transform(texts), self._fast("char").transform(texts),
+                 sparse.csr_matrix(self.dense(texts, hits))]
         if self.use_embeddings:
             emb = embeddings if embeddings is not None else self.embed(texts)
             parts.append(sparse.csr_matrix(emb * self.embed_weight))
         return sparse.hstack(parts, format="csr", dtype=np.float32)
+
+    def _fast(self, name: str) -> FastTfidf:
+        """The batch transform of the fitted ``word`` or ``char`` vectorizer (same matrix as scikit-learn's)."""
+        vec = getattr(self, name)
+        fast = self.__dict__.get(f"_fast_{name}")
+        if fast is None or fast.vec is not vec or fast.vocab is not vec.vocabulary_:  # refitted
+            fast = FastTfidf(vec)
+            setattr(self, f"_fast_{name}", fast)
+        return fast
 
     @property
     def n_features(self) -> int:

@@ -63,9 +63,10 @@ class LinearHeads:
         h = self.heads[name]
         return h.rows.start + (cls if h.kind == "multiclass" else 0)
 
-    def word_contributions(self, x_row: sparse.csr_matrix, n_word: int) -> tuple[np.ndarray, np.ndarray]:
-        """For one text: its word-feature indices (the first ``n_word`` columns) and their contribution to
-        every head row's logit, shape (n_terms, n_rows). For evidence: one gather serves all heads."""
+    def word_contributions(self, x_row, n_word: int) -> tuple[np.ndarray, np.ndarray]:
+        """For one text (a CSR row, or anything with its ``indices`` and ``data``): its word-feature indices (the
+        first ``n_word`` columns) and their contribution to every head row's logit, shape (n_terms, n_rows). For
+        evidence: one gather serves all heads."""
         idx = x_row.indices
         keep = idx < n_word
         idx = idx[keep]

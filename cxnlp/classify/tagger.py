@@ -10,9 +10,10 @@ Every result carries the evidence (character spans) that led to each tag and the
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import yaml
@@ -177,8 +178,9 @@ class Tagger(BatchTagging):
         k = 0
         for j, i in enumerate(live):
             n = len(sents[j])
+            row = _Row(Xd.indices[Xd.indptr[j]:Xd.indptr[j + 1]], Xd.data[Xd.indptr[j]:Xd.indptr[j + 1]])
             out[i] = self._assemble(ltexts[j], sents[j], {h: p[j] for h, p in pd.items()},
-                                    {h: p[k:k + n] for h, p in ps.items()}, Xd[j], doc_hits[j])
+                                    {h: p[k:k + n] for h, p in ps.items()}, row, doc_hits[j])
             k += n
         return out
 
@@ -199,6 +201,7 @@ class Tagger(BatchTagging):
         for h in hits:
             by_label.setdefault((h.group, h.label), []).append(h)
         terms = _Terms(self.model.heads, x_row, self._word_names, text)
+        sent_starts = [s.start for s in sents]  # sentences are in text order and do not overlap
 
         def evidence(group: str, label: str, head: str | None = None, cls: int = 1) -> list[dict[str, Any]]:
             ev = [{"start": h.start, "end": h.end, "text": h.text, "source": "cue"}
@@ -206,7 +209,8 @@ class Tagger(BatchTagging):
             if head is not None:
                 ev += terms.evidence(head, cls, exclude=ev)
             for e in ev:
-                e["sentence"] = next((si for si, s in enumerate(sents) if s.start <= e["start"] < s.end), None)
+                si = bisect_right(sent_starts, e["start"]) - 1
+                e["sentence"] = si if si >= 0 and e["start"] < sents[si].end else None
             return ev
 
         sent_p = pd["sentiment"]
@@ -272,42 +276,57 @@ class Tagger(BatchTagging):
 
 
 
+class _Row(NamedTuple):
+    """One text's row of a CSR feature matrix (its column indices and values), without a scipy object."""
+    indices: np.ndarray
+    data: np.ndarray
+
+
 class _Terms:
     """Model evidence for one text: the word n-grams that pushed a head's class most, located in the text.
     Their contributions to every head are computed once (lazily) and reused by each tag of the text."""
 
     def __init__(self, heads: LinearHeads, x_row, names: np.ndarray, text: str):
         self.heads, self.x_row, self.names, self.text = heads, x_row, names, text
-        self._c: tuple[list[int], np.ndarray] | None = None
+        self._c: tuple[list[int], np.ndarray, np.ndarray] | None = None
+        self._spans: dict[int, tuple[int, int] | None] = {}
 
     def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
         if self._c is None:
             idx, c = self.heads.word_contributions(self.x_row, len(self.names))
-            self._c = (idx.tolist(), c)
+            # the 12 strongest terms of every head row at once (one sort serves every tag of the text)
+            top = np.argsort(-c, axis=0, kind="stable")[:12] if len(idx) else np.zeros((0, c.shape[1]), np.int64)
+            self._c = (idx.tolist(), top.T, c[top, np.arange(c.shape[1])].T)
             self._low = self.text.lower()
-        idx, c = self._c
+        idx, top, topval = self._c
         if not idx:
             return []
-        col = c[:, self.heads.row(head, cls)]
-        order = np.argsort(-col, kind="stable")[:12].tolist()
-        vals = col.tolist()
+        r = self.heads.row(head, cls)
+        order = top[r].tolist()
+        vals = topval[r].tolist()
         out: list[dict] = []
         taken = [(e["start"], e["end"]) for e in exclude]
-        for j in order:
-            if vals[j] <= 0:
+        spans = self._spans
+        for j, v in zip(order, vals):
+            if v <= 0:
                 break
-            term = self.names[idx[j]]
-            if len(term) < 3 and not term.strip("!?"):
+            span = spans.get(j, False)
+            if span is False:  # where the term is in the text (None: too short to show, or not found as typed)
+                term = self.names[idx[j]]
+                at = -1 if len(term) < 3 and not term.strip("!?") else self._low.find(term)
+                span = spans[j] = None if at < 0 else (at, at + len(term))
+            if span is None:
                 continue
-            at = self._low.find(term)
-            if at < 0:
-                continue
-            span = (at, at + len(term))
-            if any(a < span[1] and span[0] < b for a, b in taken):
+            s0, s1 = span
+            clash = False
+            for a, b in taken:
+                if a < s1 and s0 < b:
+                    clash = True
+                    break
+            if clash:
                 continue
             taken.append(span)
-            out.append({"start": span[0], "end": span[1], "text": self.text[span[0]:span[1]], "source": "model",
-                        "weight": round(vals[j], 4)})
+            out.append({"start": s0, "end": s1, "text": self.text[s0:s1], "source": "model", "weight": round(v, 4)})
             if len(out) >= k:
                 break
         return out

@@ -1,0 +1,95 @@
+"""The tagger's fast paths must give exactly what the slow reference gives: the batch tf-idf transform against
+scikit-learn's, and the sentence splitter's one-sentence shortcut against spaCy's sentencizer."""
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from cxnlp.classify import text as text_mod
+from cxnlp.classify.fasttfidf import FastTfidf
+from cxnlp.classify.text import Sentence, nlp, split_sentences_batch
+
+TRICKY = [
+    "", " ", "a", "ab", "Äh!!! 😡😡 nie wieder...", "x\u00a0y  z\tq\n\nw", "İstanbul ẞ STRASSE straße",
+    "Die Lieferung kam viel zu spät. Der Support war aber freundlich!",
+    "z.B. das hier... und dann?! Nee", "Zeile eins\n\n  Zeile zwei!!  \nDrei 😡😡", "…", "!!!", "Gut. 😀",
+    "a。b", "Toll!😀 Wirklich.", "   führend   Leerzeichen  ", "#fail @DB_Bahn https://x.de/a?b=1 :) <3",
+    "Rechnung Nr. 12/2024 über 49,90 € – falsch!", "sehr sehr sehr gut gut", "A" * 300,
+]
+
+
+def corpus(n: int = 400) -> list[str]:
+    from cxnlp.samplegen import iter_records
+
+    return [r["text"] for r in iter_records(n, seed=7) if isinstance(r.get("text"), str)] + TRICKY
+
+
+@pytest.mark.parametrize("kind", [
+    dict(ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b|[!?]+|[^\w\s]"),
+    dict(ngram_range=(1, 3), min_df=1, sublinear_tf=False),
+    dict(ngram_range=(2, 2), min_df=1, sublinear_tf=True),
+    dict(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+    dict(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=False),
+])
+def test_batch_tfidf_equals_scikit_learn(kind):
+    texts = corpus()
+    vec = TfidfVectorizer(lowercase=True, **kind).fit(texts[:300])
+    fast = FastTfidf(vec)
+    assert fast.supported
+    assert fast.transform([]).shape == (0, len(vec.vocabulary_))  # scikit-learn refuses an empty batch
+    for batch in (texts, texts[300:], TRICKY, [""]):
+        want = vec.transform(batch)
+        got = fast.transform(batch)
+        assert got.shape == want.shape
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.allclose(got.data, want.data, rtol=1e-12, atol=1e-12)
+    fast.transform(texts)  # second pass from the word cache: still equal
+    assert np.allclose(fast.transform(texts).toarray(), vec.transform(texts).toarray())
+
+
+def test_batch_tfidf_cache_is_bounded(monkeypatch):
+    texts = corpus(200)
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).fit(texts)
+    fast = FastTfidf(vec)
+    monkeypatch.setattr(FastTfidf, "CACHE_LIMIT", 50)
+    got = fast.transform(texts)
+    assert len(fast._char_cache) <= 50
+    assert np.allclose(got.toarray(), vec.transform(texts).toarray())
+
+
+def test_unsupported_settings_fall_back_to_scikit_learn():
+    texts = corpus(100)
+    vec = TfidfVectorizer(stop_words=["und", "die"], lowercase=True).fit(texts)
+    fast = FastTfidf(vec)
+    assert not fast.supported
+    assert np.allclose(fast.transform(texts).toarray(), vec.transform(texts).toarray())
+
+
+def test_featurizer_refit_drops_the_old_fast_transform():
+    from cxnlp.classify.features import Featurizer
+    from cxnlp.classify.taxonomy import load_taxonomy
+    from cxnlp.config import find_root
+
+    f = Featurizer(load_taxonomy(find_root() / "configs" / "taxonomy.yaml"), use_embeddings=False)
+    texts = corpus(150)
+    f.fit(texts[:60])
+    a = f.transform(texts[:5]).shape[1]
+    f.fit(texts)
+    b = f.transform(texts[:5])
+    assert b.shape[1] == f.n_features and b.shape[1] != a
+
+
+def test_one_sentence_shortcut_matches_spacy(monkeypatch):
+    texts = corpus(600)
+    fast = split_sentences_batch(texts)
+    # disable the shortcut: every line is parsed by spaCy
+    monkeypatch.setattr(text_mod, "_INNER_PUNCT", type("Always", (), {"search": staticmethod(lambda s: True)})())
+    slow = split_sentences_batch(texts)
+    assert fast == slow
+    # and the shortcut did skip spaCy for some lines of this corpus
+    parsed = []
+    real_pipe = nlp().pipe
+    monkeypatch.setattr(text_mod, "_INNER_PUNCT", __import__("re").compile("[.!?…。]"))
+    monkeypatch.setattr(type(nlp()), "pipe", lambda self, lines, **kw: (parsed.extend(lines), real_pipe(lines))[1])
+    split_sentences_batch(texts)
+    n_lines = sum(1 for t in texts for part in t.split("\n") if part.strip())
+    assert 0 < len(parsed) < n_lines
