@@ -211,7 +211,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or root / "models" / "cxnlp-de-small")
     model, metrics = train_model(out, taxonomy, public_data=args.data, own_dir=own, extra=extra, seed=args.seed,
                                  version=args.version, use_embeddings=False if args.no_embeddings else None,
-                                 teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before)
+                                 teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before,
+                                 distill_all=bool(args.distill and args.distill_all))
     for k, v in metrics.items():
         print(format_report(k, v))
     for corpus, a in (model.meta.get("distillation", {}).get("agreement") or {}).items():
@@ -345,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--distill", action="store_true",
                    help="train the fast model on the e5 tagger's soft labels too (sample data, stored feedback)")
+    s.add_argument("--distill-all", action="store_true",
+                   help="--distill: the labelled training texts also get soft labels for their tasks without gold "
+                        "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
     s.add_argument("--from-ratings", action="store_true",
                    help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")

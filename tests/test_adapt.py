@@ -70,6 +70,55 @@ def test_student_learns_a_task_only_the_teacher_knows(teacher, tmp_path):
     assert r["sentiment"]["label"] == "positive"
 
 
+def test_distill_all_also_fills_the_labelled_texts_missing_tasks(teacher, tmp_path):
+    """``distill_all`` (``cxnlp train --distill --distill-all``): the gold-labelled training texts get the teacher's
+    probabilities for the tasks they have no gold label for; their gold sentiment stays; held-out texts get none."""
+    from cxnlp.classify.adapt import unlabelled_examples
+    from cxnlp.classify.train import train_model
+
+    def gold():
+        return [Example(text=t, corpus="tiny", split="train" if i % 5 else "test", sentiment=lab)
+                for lab, texts in (("positive", POS), ("negative", NEG), ("neutral", NEU))
+                for i, t in enumerate(texts * 3)]
+
+    counts = {}
+    for flag in (False, True):
+        exs = gold()
+        model, _ = train_model(tmp_path / f"s{flag}", TAX, extra=exs, use_embeddings=False, version="s",
+                               teacher=teacher, unlabelled=unlabelled_examples(POS + NEG), evaluate=False,
+                               distill_all=flag)
+        counts[flag] = model.meta["distillation"]["soft_labelled_texts"]
+        train = [e for e in exs if e.split == "train"]
+        assert all((e.soft is not None) == flag for e in train)
+        assert all(e.soft is None for e in exs if e.split != "train")
+        if flag:
+            assert all("sentiment" not in e.soft and "facets" in e.soft for e in train)
+    assert counts[False] == len(unlabelled_examples(POS + NEG))
+    assert counts[True] == counts[False] + sum(e.split == "train" for e in gold())
+
+
+@pytest.mark.parametrize("extra, want", [([], False), (["--distill-all"], True)])
+def test_cli_distill_all_reaches_training(teacher, monkeypatch, tmp_path, extra, want):
+    import cxnlp.classify.e5model as e5model
+    import cxnlp.classify.train as train
+    from cxnlp.cli import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(out, taxonomy, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(e5model.E5Classifier, "load", classmethod(lambda cls, d, device=None: teacher))
+    monkeypatch.setattr(train, "train_model", fake_train)
+    with pytest.raises(Stop):
+        main(["train", "--distill", "--no-own", "--out", str(tmp_path / "m"), *extra])
+    assert seen["teacher"] is teacher and seen["distill_all"] is want and len(seen["unlabelled"]) > 100
+
+
 def test_rating_labels():
     from cxnlp.classify.adapt import rating_label
 
