@@ -120,7 +120,10 @@ def run_once(label: str, work: Path, data: Path, engine: dict) -> dict:
     root = make_project(work / label, data, engine)
     out = work / f"{label}.json"
     env = {**os.environ, "PREFECT_HOME": str(work / label / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+           "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           # as `cxnlp run` does: Prefect's 20 s default to start its temporary server is too short on a busy machine
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": os.environ.get(
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(root), str(out)], env=env, cwd=str(root))
     ps = psutil.Process(proc.pid)

@@ -19,7 +19,7 @@ from scipy import sparse
 class FastTfidf:
     """``transform(texts)`` equal to ``vectorizer.transform(texts)`` (float64 CSR, sorted indices)."""
 
-    CACHE_LIMIT = 200_000  # distinct words whose char n-gram columns are kept (memory stays bounded)
+    CACHE_LIMIT = 100_000  # distinct words whose char n-gram columns are kept (bounded: about 50 MB at most)
 
     def __init__(self, vectorizer):
         self.vec = vectorizer
