@@ -90,8 +90,9 @@ class FastTfidf:
         cols_of = [self._char_columns(w) for w in words]
         lens = np.fromiter((len(c) for c, _ in cols_of), np.int64, len(cols_of))
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        flat_cols = np.concatenate([c for c, _ in cols_of]) if lens.sum() else np.zeros(0, np.int64)
-        flat_cnt = np.concatenate([n for _, n in cols_of]) if lens.sum() else np.zeros(0, np.int64)
+        none = np.zeros(0, np.int64)  # words without a known n-gram add nothing
+        flat_cols = np.concatenate([c for c, _ in cols_of] + [none])
+        flat_cnt = np.concatenate([n for _, n in cols_of] + [none])
         occ_word_a = np.asarray(occ_word, np.int64)
         occ_len = lens[occ_word_a]
         # every occurrence of a word contributes its word's slice of flat_cols / flat_cnt

@@ -295,7 +295,7 @@ class _Terms:
         if self._c is None:
             idx, c = self.heads.word_contributions(self.x_row, len(self.names))
             # the 12 strongest terms of every head row at once (one sort serves every tag of the text)
-            top = np.argsort(-c, axis=0, kind="stable")[:12] if len(idx) else np.zeros((0, c.shape[1]), np.int64)
+            top = np.argsort(-c, axis=0, kind="stable")[:12]
             self._c = (idx.tolist(), top.T, c[top, np.arange(c.shape[1])].T)
             self._low = self.text.lower()
         idx, top, topval = self._c
@@ -318,12 +318,7 @@ class _Terms:
             if span is None:
                 continue
             s0, s1 = span
-            clash = False
-            for a, b in taken:
-                if a < s1 and s0 < b:
-                    clash = True
-                    break
-            if clash:
+            if any(a < s1 and s0 < b for a, b in taken):
                 continue
             taken.append(span)
             out.append({"start": s0, "end": s1, "text": self.text[s0:s1], "source": "model", "weight": round(v, 4)})

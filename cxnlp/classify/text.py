@@ -65,18 +65,20 @@ def split_sentences_batch(texts: list[str], model: str = "blank:de") -> list[lis
         if _INNER_PUNCT.search(part.rstrip().rstrip(_PUNCT_SET)):
             parse.append((ti, start, part))
         else:
-            lead = len(part) - len(part.lstrip())
-            st = part.strip()
-            out[ti].append(Sentence(st, start + lead, start + lead + len(st)))
+            out[ti].append(_stripped(part, start))
     for (ti, start, _), doc in zip(parse, nlp(model).pipe([p for _, _, p in parse], batch_size=512)):
         for s in doc.sents:
-            st = s.text.strip()
-            if not st:
-                continue
-            off = start + s.start_char + (len(s.text) - len(s.text.lstrip()))
-            out[ti].append(Sentence(st, off, off + len(st)))
+            if s.text.strip():
+                out[ti].append(_stripped(s.text, start + s.start_char))
     return [_merge_fragments(sorted(ss, key=lambda x: x.start) if len(ss) > 1 else ss, t)
             for ss, t in zip(out, texts)]
+
+
+def _stripped(piece: str, at: int) -> Sentence:
+    """``piece`` (which begins at offset ``at`` of its text) without surrounding whitespace, as a Sentence."""
+    st = piece.strip()
+    off = at + len(piece) - len(piece.lstrip())
+    return Sentence(st, off, off + len(st))
 
 
 def _merge_fragments(sents: list[Sentence], text: str) -> list[Sentence]:
