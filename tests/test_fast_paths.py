@@ -1,5 +1,6 @@
 """The tagger's fast paths must give exactly what the slow reference gives: the batch tf-idf transform against
-scikit-learn's, and the sentence splitter's one-sentence shortcut against spaCy's sentencizer."""
+scikit-learn's, the sentence splitter's one-sentence shortcut and its token-array rule against spaCy's
+sentencizer."""
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -88,9 +89,23 @@ def test_one_sentence_shortcut_matches_spacy(monkeypatch):
     assert fast == slow
     # and the shortcut did skip spaCy for some lines of this corpus
     parsed = []
-    real_pipe = nlp().pipe
+    real_rule = text_mod._rule_spans
     monkeypatch.setattr(text_mod, "_INNER_PUNCT", real_pattern)
-    monkeypatch.setattr(type(nlp()), "pipe", lambda self, lines, **kw: (parsed.extend(lines), real_pipe(lines))[1])
+    monkeypatch.setattr(text_mod, "_rule_spans", lambda doc, punct: (parsed.append(doc), real_rule(doc, punct))[1])
     split_sentences_batch(texts)
     n_lines = sum(1 for t in texts for part in t.split("\n") if part.strip())
     assert 0 < len(parsed) < n_lines
+
+
+def test_sentence_rule_matches_spacys_sentencizer():
+    # the default pipeline's boundaries come from spaCy's tokenizer plus the sentencizer's rule run on token
+    # arrays; spaCy's own sentencizer must cut every line at the same characters
+    pipe = nlp()
+    extra = ["...Hallo. Welt", "!! ja", "ok . . . nein", "Test。Zwei。", "a...b...c", "Preis 3. 4. Ja! (echt?) nein",
+             "„Super!“ sagt er. Na?", "Hi !!! ... ?! x", "。", "a 。 b", "Echt?!?! Ja!!", "(Nein.) Doch"]
+    lines = [ln for t in corpus(600) + extra for ln in t.split("\n") if ln.strip()]
+    punct = text_mod._punct_hashes(pipe)
+    ours = [text_mod._rule_spans(doc, punct) for doc in pipe.tokenizer.pipe(lines)]
+    theirs = [[(s.start_char, s.end_char) for s in doc.sents] for doc in pipe.pipe(lines)]
+    assert ours == theirs
+    assert sum(len(s) > 1 for s in ours) > 50  # many lines really have several sentences

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import spacy
+from spacy.attrs import IDX, IS_PUNCT, LENGTH, ORTH
 from spacy.language import Language
 
 
@@ -66,12 +67,46 @@ def split_sentences_batch(texts: list[str], model: str = "blank:de") -> list[lis
             parse.append((ti, start, part))
         else:
             out[ti].append(_stripped(part, start))
-    for (ti, start, _), doc in zip(parse, nlp(model).pipe([p for _, _, p in parse], batch_size=512)):
-        for s in doc.sents:
-            if s.text.strip():
-                out[ti].append(_stripped(s.text, start + s.start_char))
+    pipe = nlp(model)
+    lines = [p for _, _, p in parse]
+    if pipe.pipe_names == ["sentencizer"]:  # the default: spaCy's tokenizer, then its sentencizer's rule in numpy
+        punct = _punct_hashes(pipe)
+        for (ti, start, line), doc in zip(parse, pipe.tokenizer.pipe(lines, batch_size=512)):
+            for a, b in _rule_spans(doc, punct):
+                if line[a:b].strip():
+                    out[ti].append(_stripped(line[a:b], start + a))
+    else:  # a configured trained pipeline: its own sentence boundaries
+        for (ti, start, _), doc in zip(parse, pipe.pipe(lines, batch_size=512)):
+            for s in doc.sents:
+                if s.text.strip():
+                    out[ti].append(_stripped(s.text, start + s.start_char))
     return [_merge_fragments(sorted(ss, key=lambda x: x.start) if len(ss) > 1 else ss, t)
             for ss, t in zip(out, texts)]
+
+
+def _punct_hashes(pipe: Language) -> frozenset:
+    """The hashes of the sentencizer's sentence marks, as ``Doc.to_array(ORTH)`` gives token texts."""
+    return frozenset(pipe.vocab.strings.add(c) for c in pipe.get_pipe("sentencizer").punct_chars)
+
+
+def _rule_spans(doc, punct: frozenset) -> list[tuple[int, int]]:
+    """The character spans spaCy's sentencizer makes of a tokenised line, without building Token objects.
+    Its rule: after a sentence mark (one of ``punct_chars``), the next token that is neither punctuation nor
+    a mark starts a sentence; the first token starts one too."""
+    if not len(doc):
+        return []
+    rows = doc.to_array([IDX, LENGTH, IS_PUNCT, ORTH]).tolist()
+    spans = []
+    start = 0
+    seen = False
+    for i, (_, _, is_punct, orth) in enumerate(rows):
+        if orth in punct:
+            seen = True
+        elif seen and not is_punct:
+            spans.append((rows[start][0], rows[i - 1][0] + rows[i - 1][1]))
+            start, seen = i, False
+    spans.append((rows[start][0], rows[-1][0] + rows[-1][1]))
+    return spans
 
 
 def _stripped(piece: str, at: int) -> Sentence:
