@@ -118,8 +118,8 @@ try:  # orjson ships with prefect: several times faster than json for per-row me
     json_value = orjson.loads  # JSON text (str or bytes) -> value; invalid text raises a ValueError
 
     def json_text(o: Any) -> str:
-        """A value as JSON text (non-ASCII kept, unknown types as str)."""
-        return orjson.dumps(o, default=str).decode("utf-8")
+        """A value as JSON text (non-ASCII kept, numpy scalars as numbers, other unknown types as str)."""
+        return orjson.dumps(o, default=str, option=orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")
 except ImportError:  # pragma: no cover
     import json
 

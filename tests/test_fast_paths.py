@@ -109,3 +109,19 @@ def test_sentence_rule_matches_spacys_sentencizer():
     theirs = [[(s.start_char, s.end_char) for s in doc.sents] for doc in pipe.pipe(lines)]
     assert ours == theirs
     assert sum(len(s) > 1 for s in ours) > 50  # many lines really have several sentences
+
+
+def test_stored_result_json_reads_back_as_the_result():
+    import json
+
+    from cxnlp.classify.stage import result_tables
+    from cxnlp.classify.tagger import Tagger
+
+    results = Tagger.from_config().tag_batch(TRICKY + ["Die Lieferung war pünktlich, der Support unfreundlich 😡"])
+    docs, tags = result_tables([f"r{i}" for i in range(len(results))], results)
+    back = [json.loads(s) for s in docs.column("result").to_pylist()]
+    assert back == json.loads(json.dumps(results))  # orjson text, the same values as the json module's
+    assert all(isinstance(json.loads(e), list) for e in tags.column("evidence").to_pylist())
+    # numpy scalars that reach a result are written as numbers, not as their str()
+    np_docs, _ = result_tables(["n"], [{**results[-1], "extra": {"p": np.float32(0.25), "k": np.int64(3)}}])
+    assert json.loads(np_docs.column("result")[0].as_py())["extra"] == {"p": 0.25, "k": 3}

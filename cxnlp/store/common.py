@@ -33,17 +33,17 @@ def summary(store) -> dict[str, Any]:
 def tag_tables(results, tag_rows):
     """``write_tags``' Python arguments — ``[(feedback_id, result dict)]`` and ``[(feedback_id, task, label,
     score, evidence)]`` — as the Arrow tables of ``write_tag_tables`` (JSON text for result and evidence)."""
-    import json
-
     import pyarrow as pa
 
+    from cxnlp.schema import json_text  # orjson: the JSON of a tagged text costs a tenth of json.dumps's time
+
     docs = pa.table({"id": pa.array([fid for fid, _ in results], pa.string()),
-                     "result": pa.array([json.dumps(r, ensure_ascii=False) for _, r in results], pa.string())})
+                     "result": pa.array([json_text(r) for _, r in results], pa.string())})
     tags = pa.table({"feedback_id": pa.array([r[0] for r in tag_rows], pa.string()),
                      "task": pa.array([r[1] for r in tag_rows], pa.string()),
                      "label": pa.array([r[2] for r in tag_rows], pa.string()),
                      "score": pa.array([None if r[3] is None else float(r[3]) for r in tag_rows], pa.float64()),
-                     "evidence": pa.array([json.dumps(r[4], ensure_ascii=False) for r in tag_rows], pa.string())})
+                     "evidence": pa.array([json_text(r[4]) for r in tag_rows], pa.string())})
     return docs, tags
 
 
