@@ -26,6 +26,7 @@ write (a shared file system), and workers need the project (configs, models) at 
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -304,6 +305,21 @@ def _worker_name() -> str:
         return f"pid-{os.getpid()}"
 
 
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a partition is tagged, back to its previous state afterwards. Tagging
+    allocates millions of small dicts and lists that reference counting frees; the collector's passes over the
+    live ones cost about 10 % of a tag worker's time (measured on 6,144 texts), and 3,072 tagged texts leave
+    only 23 objects in cycles for it to free afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def tag_partition(root: str, in_path: str, out_path: str, model: str, model_version: str, batch_size: int,
                   backend: str = "embedded") -> dict[str, Any]:
     """Runs on a worker: tags one partition file batch by batch and writes the store's input tables (see
@@ -324,12 +340,13 @@ def tag_partition(root: str, in_path: str, out_path: str, model: str, model_vers
     tmp, tmp_tags = f"{out_path}.tmp", f"{out_path}.tags.tmp"
     docs_w = tags_w = None
     try:
-        for s in range(0, len(ids), batch_size):
-            docs, tags = result_tables(ids[s:s + batch_size], tagger.tag_batch(texts[s:s + batch_size]))
-            if docs_w is None:
-                docs_w, tags_w = pq.ParquetWriter(tmp, docs.schema), pq.ParquetWriter(tmp_tags, tags.schema)
-            docs_w.write_table(docs)
-            tags_w.write_table(tags)
+        with cycle_collector_paused():
+            for s in range(0, len(ids), batch_size):
+                docs, tags = result_tables(ids[s:s + batch_size], tagger.tag_batch(texts[s:s + batch_size]))
+                if docs_w is None:
+                    docs_w, tags_w = pq.ParquetWriter(tmp, docs.schema), pq.ParquetWriter(tmp_tags, tags.schema)
+                docs_w.write_table(docs)
+                tags_w.write_table(tags)
     finally:
         for w in (docs_w, tags_w):
             if w is not None:

@@ -330,3 +330,45 @@ def test_local_cluster_workers_keep_glibc_adaptive_malloc_and_one_blas_thread(gp
         env = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
     assert len(env) == 2
     assert set(env.values()) == {(None, "1")}
+
+
+def test_tag_partition_pauses_the_cycle_collector_and_restores_it(tmp_path, monkeypatch):
+    import gc
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cxnlp import engine
+    from cxnlp.classify.tagger import Tagger
+
+    real = Tagger.from_config(REPO)
+    seen = []
+
+    class Recording:
+        model, batch_size = real.model, 2
+
+        def tag_batch(self, texts):
+            seen.append(gc.isenabled())
+            if "kaputt" in texts:
+                raise RuntimeError("tagger failed")
+            return real.tag_batch(texts)
+
+    monkeypatch.setitem(engine._TAGGERS, (str(tmp_path.resolve()), "embedded"), Recording())
+    ids = [f"f{i}" for i in range(5)]
+    params = dict(root=str(tmp_path), model=real.model.name, model_version=real.model.version, batch_size=2)
+    pq.write_table(pa.table({"id": ids, "text": ["Super Service!", "Lieferung zu spät.", "ok", "Danke", "Na ja"]}),
+                   tmp_path / "in.parquet")
+    assert gc.isenabled()
+    info = engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "out.parquet"), **params)
+    assert info["rows"] == 5 and seen == [False, False, False] and gc.isenabled()
+    assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ids
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["gut", "kaputt"]}), tmp_path / "bad.parquet")
+    with pytest.raises(RuntimeError, match="tagger failed"):
+        engine.tag_partition(in_path=str(tmp_path / "bad.parquet"), out_path=str(tmp_path / "bad.out"), **params)
+    assert gc.isenabled()  # restored after a failure too
+    gc.disable()
+    try:  # a caller that had switched it off keeps it off
+        engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "again.parquet"), **params)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
