@@ -142,6 +142,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     root = Path(args.root).resolve() if args.root else find_root()
     own = None if args.no_own else (args.own or root / "data" / "labelled")
+    if args.gold_share is not None and not 0.0 <= args.gold_share <= 1.0:
+        print(f"--gold-share must be between 0 and 1, not {args.gold_share:g}", file=sys.stderr)
+        return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     if args.e5:
         from cxnlp.classify.e5train import train_e5
@@ -212,7 +215,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model, metrics = train_model(out, taxonomy, public_data=args.data, own_dir=own, extra=extra, seed=args.seed,
                                  version=args.version, use_embeddings=False if args.no_embeddings else None,
                                  teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before,
-                                 distill_all=bool(args.distill and args.distill_all))
+                                 distill_all=bool(args.distill and args.distill_all),
+                                 **({} if args.gold_share is None else {"gold_share": args.gold_share}))
     for k, v in metrics.items():
         print(format_report(k, v))
     for corpus, a in (model.meta.get("distillation", {}).get("agreement") or {}).items():
@@ -350,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--distill: the labelled training texts also get soft labels for their tasks without gold "
                         "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
+    s.add_argument("--gold-share", type=float, default=None, metavar="S",
+                   help="--distill: share of a public set's gold sentiment label in its training weight; the rest "
+                        "follows the teacher's sentiment (default 0.5; 1 = gold only)")
     s.add_argument("--from-ratings", action="store_true",
                    help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")
     s.set_defaults(func=cmd_train)

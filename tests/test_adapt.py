@@ -97,8 +97,59 @@ def test_distill_all_also_fills_the_labelled_texts_missing_tasks(teacher, tmp_pa
     assert counts[True] == counts[False] + sum(e.split == "train" for e in gold())
 
 
-@pytest.mark.parametrize("extra, want", [([], False), (["--distill-all"], True)])
-def test_cli_distill_all_reaches_training(teacher, monkeypatch, tmp_path, extra, want):
+def test_teacher_sentiment_over_gold_keeps_the_other_soft_labels(teacher):
+    from cxnlp.classify.adapt import attach_soft_labels
+
+    gold = Example(text=POS[0], corpus="sb10k", split="train", sentiment="positive", soft={"facets": [0.5]})
+    assert attach_soft_labels(teacher, [gold], tasks=("sentiment",), over_gold=True) == 1
+    assert gold.sentiment == "positive" and gold.soft["facets"] == [0.5]
+    assert abs(sum(gold.soft["sentiment"]) - 1) < 1e-3 and gold.soft["sentiment"][2] > gold.soft["sentiment"][0]
+
+
+def test_gold_share_splits_a_texts_weight_between_gold_and_teacher():
+    from cxnlp.classify.train import build_targets
+
+    e = Example(text="x", corpus="sb10k", split="train", sentiment="positive", soft={"sentiment": [0.6, 0.39, 0.01]})
+    plain = Example(text="y", corpus="sb10k", split="train", sentiment="negative")
+    for share in (1.0, 0.5, 0.0):
+        _, _, rows, ys, ws = build_targets([e, plain], [], TAX, 2, gold_share=share)["sentiment"]
+        mine = {(int(y)): float(w) for r, y, w in zip(rows, ys, ws) if r == 0 and w > 0}
+        # gold keeps its share, the teacher's 0.6 / 0.39 get the rest (its 0.01 is below the 0.02 cut)
+        assert mine.get(2, 0.0) == pytest.approx(share)
+        assert mine.get(0, 0.0) == pytest.approx(0.6 * (1 - share)) and mine.get(1, 0.0) == pytest.approx(0.39 * (1 - share))
+        assert [(int(y), float(w)) for r, y, w in zip(rows, ys, ws) if r == 1] == [(0, 1.0)]  # no teacher: unchanged
+
+
+def test_public_gold_texts_learn_from_the_teachers_sentiment(teacher, tmp_path):
+    """Gold labels that the teacher contradicts: public-set texts whose gold says positive while the teacher reads
+    them as neutral. Gold only (share 1) keeps the student on the gold label, teacher only (share 0) moves it to
+    neutral; own-set texts never get the teacher's sentiment."""
+    from cxnlp.classify.train import train_model
+
+    def data():
+        exs = [Example(text=t, corpus="sb10k", split="train", sentiment="positive") for t in NEU * 4]
+        exs += [Example(text=t, corpus="sb10k", split="train", sentiment="negative") for t in NEG * 4]
+        exs += [Example(text=t, corpus="cx_reviews", split="train", sentiment="positive") for t in POS * 4]
+        return exs
+
+    neutral = {}
+    for share in (1.0, 0.0):
+        exs = data()
+        model, _ = train_model(tmp_path / f"s{share}", TAX, extra=exs, use_embeddings=False, version="s",
+                               teacher=teacher, evaluate=False, gold_share=share)
+        d = model.meta["distillation"]
+        assert d["gold_share"] == share
+        assert d["gold_texts_with_teacher_sentiment"] == (0 if share == 1.0 else len(NEU + NEG) * 4)
+        assert all((e.soft is not None) == (share < 1.0 and e.corpus == "sb10k") for e in exs)
+        neutral[share] = model.predict_features(model.features(NEU), ["sentiment"])["sentiment"][:, 1].mean()
+    assert neutral[1.0] < 0.5 < neutral[0.0], neutral
+    with pytest.raises(ValueError, match="gold_share"):
+        train_model(tmp_path / "bad", TAX, extra=data(), use_embeddings=False, teacher=teacher, gold_share=1.5)
+
+
+@pytest.mark.parametrize("extra, want", [([], (False, None)), (["--distill-all"], (True, None)),
+                                         (["--gold-share", "0.25"], (False, 0.25))])
+def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extra, want):
     import cxnlp.classify.e5model as e5model
     import cxnlp.classify.train as train
     from cxnlp.cli import main
@@ -116,7 +167,15 @@ def test_cli_distill_all_reaches_training(teacher, monkeypatch, tmp_path, extra,
     monkeypatch.setattr(train, "train_model", fake_train)
     with pytest.raises(Stop):
         main(["train", "--distill", "--no-own", "--out", str(tmp_path / "m"), *extra])
-    assert seen["teacher"] is teacher and seen["distill_all"] is want and len(seen["unlabelled"]) > 100
+    assert seen["teacher"] is teacher and len(seen["unlabelled"]) > 100
+    assert (seen["distill_all"], seen.get("gold_share")) == want
+
+
+def test_cli_rejects_a_gold_share_outside_0_to_1(capsys):
+    from cxnlp.cli import main
+
+    assert main(["train", "--distill", "--gold-share", "2"]) == 2
+    assert "--gold-share must be between 0 and 1" in capsys.readouterr().err
 
 
 def test_rating_labels():

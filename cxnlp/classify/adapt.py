@@ -45,17 +45,23 @@ def _gold_tasks(e: Example) -> set[str]:
     return have
 
 
-def attach_soft_labels(teacher, examples: Sequence[Example], batch_size: int | None = None) -> int:
-    """Sets ``e.soft`` from the teacher (an E5Classifier) for every task the example has no gold label for.
-    Returns how many examples received soft labels."""
-    todo = [e for e in examples if e.text and e.text.strip() and set(DISTILL_TASKS) - _gold_tasks(e)]
+def attach_soft_labels(teacher, examples: Sequence[Example], batch_size: int | None = None,
+                       tasks: Sequence[str] = DISTILL_TASKS, over_gold: bool = False) -> int:
+    """Sets ``e.soft`` from the teacher (an E5Classifier) for every task of ``tasks`` the example has no gold
+    label for; with ``over_gold`` for every task of ``tasks`` (knowledge distillation on gold-labelled texts:
+    the training targets then mix the gold label with the teacher's distribution). Soft labels already there for
+    other tasks stay. Returns how many examples received soft labels."""
+    def wanted(e: Example) -> list[str]:
+        gold = set() if over_gold else _gold_tasks(e)
+        return [t for t in tasks if t not in gold]
+
+    todo = [e for e in examples if e.text and e.text.strip() and wanted(e)]
     if not todo:
         return 0
     p = teacher.predict([e.text for e in todo], batch_size=batch_size)
     for j, e in enumerate(todo):
-        gold = _gold_tasks(e)
-        e.soft = {t: (np.atleast_1d(p[t][j]).astype(float).round(4).tolist()) for t in DISTILL_TASKS
-                  if t not in gold and t in p}
+        e.soft = {**(e.soft or {}), **{t: np.atleast_1d(p[t][j]).astype(float).round(4).tolist() for t in wanted(e)
+                                       if t in p}}
     return len(todo)
 
 
