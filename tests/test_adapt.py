@@ -116,7 +116,8 @@ def test_gold_share_splits_a_texts_weight_between_gold_and_teacher():
         mine = {(int(y)): float(w) for r, y, w in zip(rows, ys, ws) if r == 0 and w > 0}
         # gold keeps its share, the teacher's 0.6 / 0.39 get the rest (its 0.01 is below the 0.02 cut)
         assert mine.get(2, 0.0) == pytest.approx(share)
-        assert mine.get(0, 0.0) == pytest.approx(0.6 * (1 - share)) and mine.get(1, 0.0) == pytest.approx(0.39 * (1 - share))
+        assert mine.get(0, 0.0) == pytest.approx(0.6 * (1 - share))
+        assert mine.get(1, 0.0) == pytest.approx(0.39 * (1 - share))
         assert [(int(y), float(w)) for r, y, w in zip(rows, ys, ws) if r == 1] == [(0, 1.0)]  # no teacher: unchanged
 
 

@@ -69,7 +69,7 @@ def split_sentences_batch(texts: list[str], model: str = "blank:de") -> list[lis
             out[ti].append(_stripped(part, start))
     pipe = nlp(model)
     lines = [p for _, _, p in parse]
-    if pipe.pipe_names == ["sentencizer"]:  # the default: spaCy's tokenizer, then its sentencizer's rule in numpy
+    if pipe.pipe_names == ["sentencizer"]:  # the default: spaCy's tokenizer, then the sentencizer's rule on its arrays
         punct = _punct_hashes(pipe)
         for (ti, start, line), doc in zip(parse, pipe.tokenizer.pipe(lines, batch_size=512)):
             for a, b in _rule_spans(doc, punct):

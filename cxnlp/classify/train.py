@@ -28,7 +28,8 @@ GOLD_SHARE = 0.5
 
 
 def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int,
-                  gold_share: float = GOLD_SHARE) -> dict[str, tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray]]:
+                  gold_share: float = GOLD_SHARE
+                  ) -> dict[str, tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray]]:
     """Rows of the stacked matrix [docs; sentences] labelled for each head, with labels and weights. A document
     with a gold sentiment and a teacher's sentiment distribution keeps ``gold_share`` of its weight on the gold
     label; the rest is spread over the classes as the teacher's probabilities."""
@@ -154,8 +155,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         soft_count = attach_soft_labels(teacher, train_docs if distill_all else
                                         [e for e in train_docs if e.corpus == "distill"])
         if gold_share < 1.0:
-            kd_count = attach_soft_labels(teacher, [e for e in train_docs if e.sentiment and e.corpus in PUBLIC_LOADERS],
-                                          tasks=("sentiment",), over_gold=True)
+            public_gold = [e for e in train_docs if e.sentiment and e.corpus in PUBLIC_LOADERS]
+            kd_count = attach_soft_labels(teacher, public_gold, tasks=("sentiment",), over_gold=True)
         log.info("teacher labelled %d texts (and the sentiment of %d gold-labelled ones) in %.0f s", soft_count,
                  kd_count, time.perf_counter() - t_soft)
     held_docs = [e for e in examples if e.split != "train"]
@@ -211,8 +212,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
             log.info("%s", format_report(k, v))
     if teacher is not None:
         model.meta["distillation"] = {"teacher": f"{teacher.name} {teacher.version}", "soft_labelled_texts": soft_count,
-                                      "unlabelled_texts": len(unlabelled), "gold_texts_with_teacher_sentiment": kd_count,
-                                      "gold_share": gold_share}
+                                      "unlabelled_texts": len(unlabelled),
+                                      "gold_texts_with_teacher_sentiment": kd_count, "gold_share": gold_share}
         if evaluate and held_docs:
             from cxnlp.classify.adapt import agreement
 
