@@ -137,13 +137,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from cxnlp.classify.evaluate import format_report
     from cxnlp.classify.taxonomy import load_taxonomy
-    from cxnlp.classify.train import train_model
+    from cxnlp.classify.train import gold_share_problem, train_model
     from cxnlp.config import find_root, load_settings
 
     root = Path(args.root).resolve() if args.root else find_root()
     own = None if args.no_own else (args.own or root / "data" / "labelled")
-    if args.gold_share is not None and not 0.0 <= args.gold_share <= 1.0:
-        print(f"--gold-share must be between 0 and 1, not {args.gold_share:g}", file=sys.stderr)
+    if args.gold_share is not None and gold_share_problem(args.gold_share):
+        print(f"--gold-share {gold_share_problem(args.gold_share)}", file=sys.stderr)
         return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     if args.e5:

@@ -27,6 +27,11 @@ DISTILL_WEIGHT = 1.0  # one unlabelled text with a teacher's distribution counts
 GOLD_SHARE = 0.5
 
 
+def gold_share_problem(share: float) -> str | None:
+    """Why ``share`` is no valid gold share (None when it is one): the check of train_model and the CLI."""
+    return None if 0.0 <= share <= 1.0 else f"must be between 0 and 1, not {share:g}"
+
+
 def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int,
                   gold_share: float = GOLD_SHARE
                   ) -> dict[str, tuple[str, list[str], np.ndarray, np.ndarray, np.ndarray]]:
@@ -131,8 +136,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     gold-labelled training texts get its sentiment, which keeps ``gold_share`` of their weight on the gold label
     (1.0: gold only). ``ratings`` are weakly labelled rated texts (``split`` train/test); their held-out part is
     scored before (``before_tagger``) and after."""
-    if not 0.0 <= gold_share <= 1.0:
-        raise ValueError(f"gold_share must be between 0 and 1, not {gold_share:g}")
+    if gold_share_problem(gold_share):
+        raise ValueError(f"gold_share {gold_share_problem(gold_share)}")
     t0 = time.perf_counter()
     examples: list[Example] = []
     if public_data:
