@@ -55,6 +55,7 @@ def stored(root: Path, volume: bool = True) -> dict:
                                  "FROM tag_state ORDER BY ALL"),
             "counts": {t: store.count(t) for t in ("feedback", "duplicates", "quarantine", "tags", "tag_state")},
             "volume": store.query("SELECT * FROM daily_volume ORDER BY ALL") if volume else None,
+            "vectors": store.query("SELECT feedback_id, encoder, vec FROM text_vectors ORDER BY ALL"),
         }
 
 
@@ -74,6 +75,9 @@ def local_result(tmp_path_factory, prefect_home):
     root = make_project(tmp_path_factory.mktemp("local"))
     res = nightly(str(root))
     assert res["engine"] == {"runner": "local"} and res["tag"]["tagged"] > 0
+    # the tag process stored every text's document vector: the topic stage encoded nothing again
+    vec = res["topics"]["vectors"]
+    assert vec["computed"] == 0 and vec["stored"] == res["topics"]["scopes"]["all"]["texts"] > 0
     return res, stored(root)
 
 
@@ -170,6 +174,24 @@ def test_partitions_cover_every_untagged_id_exactly_once(tmp_path):
         assert plan_partitions(store, "m", "1", rows=9) == []
 
 
+def test_partitions_are_balanced_over_the_workers():
+    from cxnlp.engine import balanced_partition_rows
+
+    # 99,520 texts on 2 workers: 6 partitions of 16,896 (3 each) instead of 5 of 20,480 (3 against 2)
+    assert balanced_partition_rows(99_520, 20_480, 2, 512) == 16_896
+    assert balanced_partition_rows(30_000, 20_480, 2, 512) == 15_360  # 2 halves, not 20,480 + 9,520
+    assert balanced_partition_rows(99_520, 20_480, 1, 512) == 20_480  # one worker: the configured size
+    assert balanced_partition_rows(15_000, 20_480, 2, 512) == 20_480  # one partition's worth: unchanged
+    for slots in (2, 3, 4):
+        for total in range(20_481, 400_000, 7_919):
+            rows = balanced_partition_rows(total, 20_480, slots, 512)
+            assert rows <= 20_480 and rows % 512 == 0
+            sizes = [min(rows, total - s) for s in range(0, total, rows)]
+            loads = [sum(sizes[w::slots]) for w in range(slots)]  # partitions dealt out in rounds
+            # at most one batch per partition apart (the rounding to whole batches), never a partition's worth
+            assert max(loads) - min(loads) < len(sizes) * 512, (total, slots, loads)
+
+
 # ------------------------------------------------------------------------------------------ the flow
 def test_dask_runner_matches_local_and_reruns_tag_nothing(tmp_path, local_result):
     from flows.nightly import nightly
@@ -182,13 +204,18 @@ def test_dask_runner_matches_local_and_reruns_tag_nothing(tmp_path, local_result
     assert first["ingest"] == {k: {**v, "seconds": first["ingest"][k]["seconds"]} for k, v in reference["ingest"].items()}
     tag = first["tag"]
     assert tag["tagged"] == reference["tag"]["tagged"] == ref_stored["counts"]["feedback"]
-    assert tag["partitions"] == -(-tag["tagged"] // 24) >= 2 and tag["partition_rows"] == 24
+    from cxnlp.engine import balanced_partition_rows
+
+    # equal partitions, as many for each of the 2 workers (24 rows at most, in batches of 8)
+    assert tag["partition_rows"] == balanced_partition_rows(tag["tagged"], 24, 2, 8) < 24
+    assert tag["partitions"] == -(-tag["tagged"] // tag["partition_rows"]) >= 2
     assert len(tag["workers"]) == 2  # both worker processes tagged
     got = stored(root)
     assert got["counts"] == ref_stored["counts"]
     assert got["tags"] == ref_stored["tags"]      # same labels, scores and evidence
     assert got["state"] == ref_stored["state"]    # same full results
     assert got["volume"] == ref_stored["volume"]
+    assert got["vectors"] == ref_stored["vectors"] and got["vectors"]  # the workers stored the same vectors
     assert not any((root / "var" / "engine").iterdir())  # partition files are removed
 
     second = nightly(str(root))
@@ -220,11 +247,13 @@ def test_local_runner_with_tag_processes_matches_tagging_in_the_flow_process(tmp
     res = nightly(str(root))
     assert res["engine"] == {"runner": "local"}
     tag = res["tag"]
-    assert tag["processes"] == 2 and tag["tagged"] == reference["tag"]["tagged"] and tag["partitions"] == 3
+    # 60 texts in 4 partitions of 16 (2 for each process) rather than 3 of 24
+    assert tag["processes"] == 2 and tag["tagged"] == reference["tag"]["tagged"] == 60 and tag["partitions"] == 4
     assert 1 <= len(tag["workers"]) <= 2 and f"pid-{os.getpid()}" not in tag["workers"]  # other processes tagged
     got = stored(root)
     assert got["counts"] == ref_stored["counts"]
     assert got["tags"] == ref_stored["tags"] and got["state"] == ref_stored["state"]
+    assert got["vectors"] == ref_stored["vectors"]
     assert not any((root / "var" / "engine").iterdir())
 
 
@@ -359,16 +388,16 @@ def test_tag_partition_pauses_the_cycle_collector_and_restores_it(tmp_path, monk
     pq.write_table(pa.table({"id": ids, "text": ["Super Service!", "Lieferung zu spät.", "ok", "Danke", "Na ja"]}),
                    tmp_path / "in.parquet")
     assert gc.isenabled()
-    info = engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "out.parquet"), **params)
+    info = engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "out.arrow"), **params)
     assert info["rows"] == 5 and seen == [False, False, False] and gc.isenabled()
-    assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ids
+    assert engine.read_results(tmp_path / "out.arrow").column("id").to_pylist() == ids
     pq.write_table(pa.table({"id": ["a", "b"], "text": ["gut", "kaputt"]}), tmp_path / "bad.parquet")
     with pytest.raises(RuntimeError, match="tagger failed"):
         engine.tag_partition(in_path=str(tmp_path / "bad.parquet"), out_path=str(tmp_path / "bad.out"), **params)
     assert gc.isenabled()  # restored after a failure too
     gc.disable()
     try:  # a caller that had switched it off keeps it off
-        engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "again.parquet"), **params)
+        engine.tag_partition(in_path=str(tmp_path / "in.parquet"), out_path=str(tmp_path / "again.arrow"), **params)
         assert not gc.isenabled()
     finally:
         gc.enable()

@@ -478,7 +478,7 @@ def _plain(o: Any, drop: tuple[str, ...] = ("seconds", "run_id")) -> Any:
 
 EXPECTED_TABLES = {"meta", "feedback", "duplicates", "quarantine", "files", "runs", "tags", "tag_state",
                    "daily_volume", "experience", "experience_agg", "topics", "topic_members", "alerts",
-                   "corrections", "review_index", "alembic_version"}
+                   "corrections", "review_index", "text_vectors", "alembic_version"}
 
 
 def _pg_tables(url: str) -> dict[str, list[str]]:
@@ -537,11 +537,18 @@ def test_store_cli_reports_and_migrates(pg_url, capsys, monkeypatch):
     add_cli(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(["store", "status", "--url", pg_url])
     assert args.func(args) == 0 and "revision (none)" in capsys.readouterr().out
-    args = parser.parse_args(["store", "migrate", "--url", pg_url])
+    # a team store made before the stored document vectors (revision 0001) upgrades in place
+    args = parser.parse_args(["store", "migrate", "--url", pg_url, "--revision", "0001"])
     assert args.func(args) == 0 and "at revision 0001" in capsys.readouterr().out
+    assert "text_vectors" not in _pg_tables(pg_url)
     monkeypatch.setenv("CXNLP_STORE_URL", pg_url)
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0001, head 0001" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0001, head 0002" in capsys.readouterr().out
+    args = parser.parse_args(["store", "migrate", "--url", pg_url])
+    assert args.func(args) == 0 and "at revision 0002" in capsys.readouterr().out
+    assert _pg_tables(pg_url)["text_vectors"] == ["feedback_id", "encoder", "vec"]
+    args = parser.parse_args(["store"])
+    assert args.func(args) == 0 and "revision 0002, head 0002" in capsys.readouterr().out
 
 
 def test_a_read_only_open_of_an_unmigrated_database_says_what_to_do(pg_url):
@@ -762,6 +769,28 @@ def test_duckdb_memory_cap_from_settings_and_environment(project, monkeypatch):
     assert capped.startswith("366") or capped.startswith("384"), capped  # DuckDB shows MiB or MB
     assert env.startswith("244") or env.startswith("256"), env
     assert default not in (capped, env)
+
+
+def test_duckdb_checkpoint_threshold_from_settings_and_environment(project, monkeypatch):
+    """store.duckdb_checkpoint sets how much log DuckDB gathers before a checkpoint (1GB by default, against
+    DuckDB's own 16MB); CXNLP_DUCKDB_CHECKPOINT overrides it."""
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+
+    monkeypatch.delenv("CXNLP_DUCKDB_CHECKPOINT", raising=False)
+    settings = load_settings(project)
+    show = "SELECT current_setting('checkpoint_threshold')"
+    with open_store(settings) as store:
+        shipped = store.query(show)[0][0]
+    settings.data["store"]["duckdb_checkpoint"] = "64MB"
+    with open_store(settings) as store:
+        configured = store.query(show)[0][0]
+    monkeypatch.setenv("CXNLP_DUCKDB_CHECKPOINT", "32MB")
+    with open_store(settings) as store:
+        env = store.query(show)[0][0]
+    assert shipped.startswith("953") or shipped.startswith("1.0 GB"), shipped  # MiB or GB
+    assert configured.startswith("61") or configured.startswith("64"), configured
+    assert env.startswith("30") or env.startswith("32"), env
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

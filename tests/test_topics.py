@@ -2,7 +2,7 @@
 import json
 import shutil
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -145,3 +145,70 @@ def test_clusters_with_the_same_top_terms_get_distinct_stable_ids():
     c = topic_id(["akku", "laden", "app"], ["akku", "laden", "app", "kabel"], used)
     assert len({a, b, c}) == 3 and used == {a, b, c}
     assert a == topic_id(["laden", "app", "akku"], [], set())  # order of the label terms does not matter
+
+
+# ------------------------------------------------------------------------------- stored document vectors
+def test_packed_vectors_read_back_close_to_the_originals():
+    from cxnlp.classify.docvec import pack, unpack
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(50, 512)).astype(np.float32)
+    v[7] *= 1e-3  # small and large rows alike: each row has its own scale
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v[3] = 0  # an empty text: no vector
+    blobs = pack(v)
+    assert blobs[3] is None and all(len(b) == 516 for i, b in enumerate(blobs) if i != 3)
+    back = unpack([b for b in blobs if b is not None])
+    cos = (back * np.delete(v, 3, axis=0)).sum(1)
+    assert cos.min() > 0.9999
+    with pytest.raises(ValueError, match="516"):
+        unpack([b"\0" * 100])
+
+
+def test_tag_stage_stores_document_vectors_and_the_topic_stage_reuses_them(tmp_path, monkeypatch):
+    import cxnlp.aggregate.topics_stage as topics_stage
+    from cxnlp.classify.docvec import ENCODER, document_vectors, unpack
+    from cxnlp.classify.stage import tag_untagged
+    from cxnlp.classify.tagger import Tagger
+    from cxnlp.config import load_settings
+    from cxnlp.samplegen import iter_records
+    from cxnlp.schema import Feedback
+    from cxnlp.store import open_store, topics_sql
+
+    recs = [r for r in iter_records(400, seed=3) if r.get("text")][:48]
+    t0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    rows = [Feedback(id=f"fb-{i:03d}", source="review", source_name="s", created_at=t0 + timedelta(days=i // 2),
+                     text=r["text"], content_hash=f"h{i}", near_key=f"k{i}") for i, r in enumerate(recs)]
+    settings = load_settings(REPO)
+    with open_store(path=tmp_path / "s.duckdb") as store:
+        store.write_ingest_batch(run_id="r", feedback=rows, duplicates=[], quarantine=[], source_name="s",
+                                 fingerprint="f", file="f", rows_done=len(rows), file_status="done")
+        tag_untagged(store, settings, "r", tagger=Tagger.from_config(REPO), batch_size=16, progress=False)
+        got = topics_sql.read_vectors(store, [r.id for r in rows], ENCODER)
+        assert set(got) == {r.id for r in rows}  # every tagged text has its vector
+        ids = sorted(got)
+        fresh = document_vectors([rows[int(i[3:])].text for i in ids])
+        assert (unpack([got[i] for i in ids]) * fresh).sum(1).min() > 0.999  # the tagger's = computed afresh
+
+        docs = [{"id": r.id, "text": r.text} for r in rows]
+        calls: list[int] = []
+        real = topics_stage.vectors
+        monkeypatch.setattr(topics_stage, "vectors", lambda texts, seed=0: calls.append(len(texts)) or real(texts, seed))
+        vecs, info = topics_stage.window_vectors(store, docs)
+        assert info == {"stored": len(rows), "computed": 0} and calls == []  # nothing encoded again
+        assert np.allclose(vecs, unpack([got[d["id"]] for d in docs]))
+        # texts tagged without vectors (another backend, an older store): computed once, then stored
+        with store.transaction() as con:
+            con.execute("DELETE FROM text_vectors WHERE feedback_id IN ('fb-001', 'fb-005')")
+        vecs2, info = topics_stage.window_vectors(store, docs)
+        assert info == {"stored": len(rows) - 2, "computed": 2} and calls == [2]
+        assert (vecs2 * vecs).sum(1).min() > 0.999
+        assert topics_stage.window_vectors(store, docs)[1]["computed"] == 0
+        # vectors of texts older than any topic window are dropped
+        days = sorted(r.created_at.date() for r in rows)
+        cut = days[len(days) // 2]
+        older = store.query("SELECT count(*) FROM feedback WHERE CAST(timezone('Europe/Berlin', created_at) AS DATE) "
+                            "< ?", [cut])[0][0]
+        assert 0 < older < len(rows)
+        assert topics_sql.prune_vectors(store, cut) == older
+        assert store.query("SELECT count(*) FROM text_vectors")[0][0] == len(rows) - older

@@ -1,7 +1,8 @@
 """Emerging topics: what customers talk about that the taxonomy does not know yet.
 
-1. Vectors that work offline: multilingual sentence embeddings (USE-m v3, the embedded model's encoder) —
-   or, where that package is missing, tf-idf reduced with truncated SVD.
+1. Vectors that work offline: the tagger's document embeddings (the mean of the sentences' USE-m v3 vectors,
+   stored by the tag stage and read back, see cxnlp.classify.docvec) — or, where that package is missing,
+   tf-idf reduced with truncated SVD.
 2. Clusters: k-means (MiniBatchKMeans, seeded → deterministic), k from the number of texts.
 3. Labels: class-based tf-idf (c-TF-IDF, as in BERTopic) over German lemmas from spaCy's lookup tables, German
    stop words removed, hyphenated compounds kept whole ("Graspapier-Verpackung").
@@ -66,18 +67,19 @@ def lemma(tok: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Lemmatised content words and hashtags, lower-cased; stop words, placeholders and short words removed."""
+    return [t for m in _TOKEN.finditer(_PLACEHOLDER.sub(" ", text)) if (t := _term(m.group(0))) is not None]
+
+
+@lru_cache(maxsize=1 << 18)
+def _term(tok: str) -> str | None:
+    """One token's term, or None when it is dropped (a word recurs across texts: looked up once)."""
+    if tok.startswith("#"):
+        return tok.lower()
     sw = stop_words()
-    out = []
-    for m in _TOKEN.finditer(_PLACEHOLDER.sub(" ", text)):
-        tok = m.group(0)
-        if tok.startswith("#"):
-            out.append(tok.lower())
-            continue
-        lem = lemma(tok).lower()
-        if len(lem) < 3 or lem in sw or tok.lower() in sw:
-            continue
-        out.append(lem)
-    return out
+    lem = lemma(tok).lower()
+    if len(lem) < 3 or lem in sw or tok.lower() in sw:
+        return None
+    return lem
 
 
 def ctfidf(cluster_terms: dict[int, Counter], top: int = 8) -> dict[int, list[tuple[str, float]]]:
@@ -119,10 +121,12 @@ class Topic:
 
 
 def vectors(texts: Sequence[str], seed: int = 0) -> np.ndarray:
+    """The texts' vectors for clustering: the tagger's document embeddings (:mod:`cxnlp.classify.docvec`,
+    the mean of the sentences' USE-m v3 vectors) or, where that package is missing, tf-idf reduced by SVD."""
     try:
-        from cxnlp.classify.use_encoder import use_encoder
+        from cxnlp.classify.docvec import document_vectors
 
-        v = use_encoder().encode([t[:1000] for t in texts])
+        v = document_vectors(texts)
     except ImportError:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -135,7 +139,8 @@ def vectors(texts: Sequence[str], seed: int = 0) -> np.ndarray:
 
 def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | None = None,
              taxonomy=None, min_size: int = 8, vecs: np.ndarray | None = None) -> list[Topic]:
-    """``docs``: dicts with id, text, day (date), negative (bool), facets, touchpoints (lists)."""
+    """``docs``: dicts with id, text, day (date), negative (bool), facets, touchpoints (lists), and optionally
+    terms (the text's :func:`terms`, when the caller has them already)."""
     from sklearn.cluster import MiniBatchKMeans
 
     docs = list(docs)
@@ -149,7 +154,7 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
     members: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(labels):
         members[int(c)].append(i)
-    doc_terms = [terms(d["text"]) for d in docs]
+    doc_terms = [d["terms"] if "terms" in d else terms(d["text"]) for d in docs]
     cluster_terms = {c: Counter(t for i in idx for t in set(doc_terms[i])) for c, idx in members.items()}
     top_terms = ctfidf(cluster_terms)
     weeks = sorted({_week(d["day"]) for d in docs})

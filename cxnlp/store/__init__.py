@@ -75,7 +75,9 @@ def open_store(settings=None, path=None, read_only: bool = False, url: str | Non
                              "for PostgreSQL, or leave store.url empty for the DuckDB file at store.path")
     p = Path(path)
     memory = str(_setting(settings, "duckdb_memory", "") or "").strip() or None
-    return with_retries(lambda: DuckDBStore(p, read_only=read_only, memory_limit=memory), f"the DuckDB store {p}",
+    ckpt = str(_setting(settings, "duckdb_checkpoint", "") or "").strip() or None
+    return with_retries(lambda: DuckDBStore(p, read_only=read_only, memory_limit=memory, checkpoint=ckpt),
+                        f"the DuckDB store {p}",
                         attempts, backoff,
                         "Another process (a running `cxnlp run`, or the review app) holds the file: wait for it "
                         "to finish, or point store.path (CXNLP_STORE_PATH) at another file.")

@@ -132,6 +132,7 @@ _ARROW_TO_PG = [
     (pa.types.is_floating, "DOUBLE PRECISION"),
     (pa.types.is_date, "DATE"),
     (pa.types.is_string, "TEXT"), (pa.types.is_large_string, "TEXT"),
+    (pa.types.is_binary, "BYTEA"), (pa.types.is_large_binary, "BYTEA"),
 ]
 
 
@@ -527,9 +528,14 @@ class PostgresStore:
 
         self.write_tag_tables(*tag_tables(results, tag_rows), model, model_version, run_id)
 
-    def write_tag_tables(self, docs, tags, model: str, model_version: str, run_id: str) -> None:
-        """``write_tags`` from Arrow tables (see :func:`cxnlp.classify.stage.result_tables`)."""
-        with self.transaction():
+    def write_tag_tables(self, docs, tags, model: str, model_version: str, run_id: str, vectors=None) -> None:
+        """``write_tags`` from Arrow tables (see :func:`cxnlp.classify.stage.result_tables`), with the texts'
+        document vectors when given (in the same transaction)."""
+        with self.transaction() as con:
+            if vectors is not None:
+                from cxnlp.store.topics_sql import upsert_vectors
+
+                upsert_vectors(con, vectors)
             now = _now()
             raw = self._raw
             st = self._stage("tag_state", "tag_state")
