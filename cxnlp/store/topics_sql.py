@@ -19,8 +19,6 @@ DDL = [
         weekly JSON, examples JSON, window_start DATE, window_end DATE, created_at TIMESTAMPTZ,
         PRIMARY KEY (run_id, scope, topic_id))""",
     """CREATE TABLE IF NOT EXISTS topic_members (run_id VARCHAR, scope VARCHAR, topic_id VARCHAR, feedback_id VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS text_vectors (feedback_id VARCHAR PRIMARY KEY, encoder VARCHAR NOT NULL,
-        vec BLOB NOT NULL)""",
 ]
 
 
@@ -89,16 +87,11 @@ def window_docs(store, start: date, end: date, source: str | None = None, negati
 def write_vectors(store, ids: Sequence[str], blobs: Sequence[bytes | None], encoder: str) -> int:
     """Stores document vectors (see :mod:`cxnlp.classify.docvec`), replacing any of the same ids; None
     entries are skipped. Returns how many were written."""
-    keep = [(i, b) for i, b in zip(ids, blobs) if b is not None]
-    if not keep:
-        return 0
-    if not getattr(store, "_text_vectors_ready", False):
-        init(store)
-        store._text_vectors_ready = True
-    tbl = vector_table([k[0] for k in keep], [k[1] for k in keep], encoder)
-    with store.transaction() as con:
-        upsert_vectors(con, tbl)
-    return len(keep)
+    tbl = vector_table(ids, blobs, encoder)
+    if tbl.num_rows:
+        with store.transaction() as con:
+            upsert_vectors(con, tbl)
+    return tbl.num_rows
 
 
 def vector_table(ids: Sequence[str], blobs: Sequence[bytes | None], encoder: str) -> pa.Table:
