@@ -63,15 +63,6 @@ class LinearHeads:
         h = self.heads[name]
         return h.rows.start + (cls if h.kind == "multiclass" else 0)
 
-    def word_contributions(self, x_row, n_word: int) -> tuple[np.ndarray, np.ndarray]:
-        """For one text (a CSR row, or anything with its ``indices`` and ``data``): its word-feature indices (the
-        first ``n_word`` columns) and their contribution to every head row's logit, shape (n_terms, n_rows). For
-        evidence: one gather serves all heads."""
-        idx = x_row.indices
-        keep = idx < n_word
-        idx = idx[keep]
-        return idx, self.WT[idx] * x_row.data[keep, None]
-
 
 class EmbeddedModel:
     """Featurizer + linear heads. ``predict`` gives probabilities per head for a batch of texts."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import yaml
@@ -197,12 +197,12 @@ class Tagger(BatchTagging):
         Xs = stacked[order]
         pd = self.model.predict_features(Xd)
         ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"])
+        scores = _BatchScores(pd, ps, self.taxonomy, self.thresholds, self.model.heads.heads["phase"].classes)
+        terms = _BatchTerms(self.model.heads, Xd, self._word_names)
         k = 0
         for j, i in enumerate(live):
             n = len(sents[j])
-            row = _Row(Xd.indices[Xd.indptr[j]:Xd.indptr[j + 1]], Xd.data[Xd.indptr[j]:Xd.indptr[j + 1]])
-            out[i] = self._assemble(ltexts[j], sents[j], {h: p[j] for h, p in pd.items()},
-                                    {h: p[k:k + n] for h, p in ps.items()}, row, doc_hits[j])
+            out[i] = self._assemble(ltexts[j], sents[j], scores, j, k, terms.of(j, ltexts[j]), doc_hits[j])
             k += n
         return out, live, demb
 
@@ -217,12 +217,12 @@ class Tagger(BatchTagging):
                 "experience": {"erlebnis_sentences": 0, "erfahrung_sentences": 0},
                 "note": "empty text", "model": self.model_info}
 
-    def _assemble(self, text: str, sents: list[Sentence], pd: dict[str, np.ndarray], ps: dict[str, np.ndarray],
-                  x_row, hits: list[CueHit]) -> dict[str, Any]:
+    def _assemble(self, text: str, sents: list[Sentence], sc: "_BatchScores", j: int, k: int, terms: "_Terms",
+                  hits: list[CueHit]) -> dict[str, Any]:
+        """The result of document ``j`` of the batch, whose sentences are rows ``k``.. of the sentence scores."""
         by_label: dict[tuple[str, str], list[CueHit]] = {}
         for h in hits:
             by_label.setdefault((h.group, h.label), []).append(h)
-        terms = _Terms(self.model.heads, x_row, self._word_names, text)
         sent_starts = [s.start for s in sents]  # sentences are in text order and do not overlap
 
         def evidence(group: str, label: str, head: str | None = None, cls: int = 1) -> list[dict[str, Any]]:
@@ -235,49 +235,38 @@ class Tagger(BatchTagging):
                 e["sentence"] = si if si >= 0 and e["start"] < sents[si].end else None
             return ev
 
-        sent_p = pd["sentiment"]
-        sentiment = {"label": SENTIMENT[int(np.argmax(sent_p))],
-                     "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, sent_p)}}
-        sentiment["evidence"] = (terms.evidence("sentiment", int(np.argmax(sent_p)), exclude=[])
-                                 if sentiment["label"] != "neutral" else [])
+        s_cls = sc.sentiment_cls[j]
+        sentiment = {"label": SENTIMENT[s_cls], "scores": dict(zip(SENTIMENT, sc.sentiment[j]))}
+        sentiment["evidence"] = terms.evidence("sentiment", s_cls, exclude=[]) if s_cls != _NEUTRAL else []
         sentences = []
         for si, s in enumerate(sents):
-            sp = ps["sentiment"][si]
-            tp = ps["sentence_type"][si]
+            r = k + si
+            t_cls = sc.sent_type_cls[r]
             sentences.append({
                 "text": s.text, "start": s.start, "end": s.end,
-                "sentiment": {"label": SENTIMENT[int(np.argmax(sp))],
-                              "scores": {c: round(float(v), 4) for c, v in zip(SENTIMENT, sp)}},
-                "type": SENTENCE_TYPES[int(np.argmax(tp))],
-                "type_scores": {c: round(float(v), 4) for c, v in zip(SENTENCE_TYPES, tp)},
+                "sentiment": {"label": SENTIMENT[sc.sent_sentiment_cls[r]],
+                              "scores": dict(zip(SENTIMENT, sc.sent_sentiment[r]))},
+                "type": SENTENCE_TYPES[t_cls],
+                "type_scores": dict(zip(SENTENCE_TYPES, sc.sent_type[r])),
             })
-        th = self.thresholds
         multi: dict[str, list[dict[str, Any]]] = {}
-        for group in ("emotions", "facets", "touchpoints"):
+        for group, per_doc in sc.selected.items():
             items = []
-            for label in self.taxonomy.labels(group):
-                head = f"{group}:{label}"
-                if head not in pd:
-                    continue
-                p = float(pd[head][1])
-                if p >= th[group]:
-                    item: dict[str, Any] = {"label": label, "score": round(p, 4)}
-                    if group == "emotions":
-                        item["intensity"] = round(min(1.0, p), 4)
-                    if group == "touchpoints":
-                        item.update(self.taxonomy.touchpoint_class.get(label, {}))
-                    item["evidence"] = evidence(group, label, head)
-                    items.append(item)
-            items.sort(key=lambda x: -x["score"])
+            for label, head, score in per_doc[j]:
+                item: dict[str, Any] = {"label": label, "score": score}
+                if group == "emotions":
+                    item["intensity"] = min(1.0, score)
+                if group == "touchpoints":
+                    item.update(self.taxonomy.touchpoint_class.get(label, {}))
+                item["evidence"] = evidence(group, label, head)
+                items.append(item)
             multi[group] = items
-        phase_classes = self.model.heads.heads["phase"].classes
-        pp = pd["phase"]
-        ph = phase_classes[int(np.argmax(pp))]
-        phase = {"label": ph, "score": round(float(np.max(pp)), 4),
-                 "evidence": evidence("phases", ph, "phase", int(np.argmax(pp))) if ph != "unknown" else []}
-        rel = float(pd["relevance"][1])
-        off = float(pd["offensive"][1])
-        sus = float(pd["sustainability"][1])
+        p_cls, p_score = sc.phase[j]
+        ph = sc.phase_classes[p_cls]
+        phase = {"label": ph, "score": p_score,
+                 "evidence": evidence("phases", ph, "phase", p_cls) if ph != "unknown" else []}
+        rel, off, sus = sc.relevance[j], sc.offensive[j], sc.sustainability[j]
+        th = self.thresholds
         churn = by_label.get(("churn", "churn"), [])
         return {
             "sentiment": sentiment,
@@ -286,10 +275,10 @@ class Tagger(BatchTagging):
             "facets": multi["facets"],
             "touchpoints": multi["touchpoints"],
             "phase": phase,
-            "relevance": {"relevant": rel >= th["relevance"], "score": round(rel, 4)},
-            "offensive": {"flag": off >= th["offensive"], "score": round(off, 4)},
-            "sustainability": {"flag": sus >= th["sustainability"], "score": round(sus, 4),
-                               "evidence": evidence("sustainability", "Nachhaltigkeit") if sus >= th["sustainability"] else []},
+            "relevance": {"relevant": rel[0] >= th["relevance"], "score": rel[1]},
+            "offensive": {"flag": off[0] >= th["offensive"], "score": off[1]},
+            "sustainability": {"flag": sus[0] >= th["sustainability"], "score": sus[1],
+                               "evidence": evidence("sustainability", "Nachhaltigkeit") if sus[0] >= th["sustainability"] else []},
             "churn": {"flag": bool(churn), "evidence": [{"start": h.start, "end": h.end, "text": h.text} for h in churn]},
             "experience": {"erlebnis_sentences": sum(s["type"] in ("erlebnis", "both") for s in sentences),
                            "erfahrung_sentences": sum(s["type"] in ("erfahrung", "both") for s in sentences)},
@@ -297,35 +286,90 @@ class Tagger(BatchTagging):
         }
 
 
+_NEUTRAL = SENTIMENT.index("neutral")
 
-class _Row(NamedTuple):
-    """One text's row of a CSR feature matrix (its column indices and values), without a scipy object."""
-    indices: np.ndarray
-    data: np.ndarray
+
+def _rounded(a: np.ndarray) -> list[list[float]]:
+    """Each row of a probability matrix as Python floats rounded to 4 places (``round``, as in every result)."""
+    return [[round(v, 4) for v in row] for row in a.tolist()]
+
+
+class _BatchScores:
+    """A batch's head probabilities turned into what the results show, with one numpy pass per head instead of
+    per text: rounded class scores and argmax classes (documents and sentences), and per document the
+    multi-label tags above their threshold, in taxonomy order then by score (highest first)."""
+
+    def __init__(self, pd: dict[str, np.ndarray], ps: dict[str, np.ndarray], taxonomy: Taxonomy,
+                 thresholds: dict[str, float], phase_classes: list[str]):
+        n = len(pd["sentiment"])
+        self.sentiment = _rounded(pd["sentiment"])
+        self.sentiment_cls = np.argmax(pd["sentiment"], axis=1).tolist()
+        self.sent_sentiment = _rounded(ps["sentiment"])
+        self.sent_sentiment_cls = np.argmax(ps["sentiment"], axis=1).tolist()
+        self.sent_type = _rounded(ps["sentence_type"])
+        self.sent_type_cls = np.argmax(ps["sentence_type"], axis=1).tolist()
+        self.selected: dict[str, list[list[tuple[str, str, float]]]] = {}
+        for group in ("emotions", "facets", "touchpoints"):
+            heads = [(label, f"{group}:{label}") for label in taxonomy.labels(group) if f"{group}:{label}" in pd]
+            per_doc: list[list[tuple[str, str, float]]] = [[] for _ in range(n)]
+            if heads:
+                P = np.column_stack([pd[h][:, 1] for _, h in heads])
+                rows, cols = np.nonzero(P >= thresholds[group])
+                for r, c, p in zip(rows.tolist(), cols.tolist(), P[rows, cols].tolist()):
+                    per_doc[r].append((heads[c][0], heads[c][1], round(p, 4)))
+                for items in per_doc:
+                    if len(items) > 1:
+                        items.sort(key=lambda x: -x[2])
+            self.selected[group] = per_doc
+        self.phase_classes = phase_classes
+        pp = pd["phase"]
+        self.phase = list(zip(np.argmax(pp, axis=1).tolist(), [round(v, 4) for v in np.max(pp, axis=1).tolist()]))
+        for name in ("relevance", "offensive", "sustainability"):
+            p = pd[name][:, 1].tolist()
+            setattr(self, name, [(v, round(v, 4)) for v in p])
+
+
+class _BatchTerms:
+    """Every document's word terms and their contribution to every head row, gathered for the whole batch at
+    once; :meth:`of` gives one document's :class:`_Terms`."""
+
+    def __init__(self, heads: LinearHeads, X, names: np.ndarray):
+        self.heads, self.names = heads, names
+        n_word = len(names)
+        ind, ptr = X.indices, X.indptr
+        pos = np.flatnonzero(ind < n_word)  # entries of word features, row by row
+        self.idx = ind[pos]
+        self.contrib = heads.WT[self.idx] * X.data[pos, None]
+        self.bounds = np.searchsorted(pos, ptr).tolist()  # document j's entries: bounds[j]:bounds[j + 1]
+
+    def of(self, j: int, text: str) -> "_Terms":
+        a, b = self.bounds[j], self.bounds[j + 1]
+        return _Terms(self.heads, self.idx[a:b], self.contrib[a:b], self.names, text)
 
 
 class _Terms:
     """Model evidence for one text: the word n-grams that pushed a head's class most, located in the text.
-    Their contributions to every head are computed once (lazily) and reused by each tag of the text."""
+    ``idx``: the text's word-feature columns; ``contrib``: their contributions to every head row's logit
+    (n_terms, n_rows). Each head row's strongest terms are sorted once (lazily), and reused by each tag."""
 
-    def __init__(self, heads: LinearHeads, x_row, names: np.ndarray, text: str):
-        self.heads, self.x_row, self.names, self.text = heads, x_row, names, text
-        self._c: tuple[list[int], np.ndarray, np.ndarray] | None = None
+    def __init__(self, heads: LinearHeads, idx: np.ndarray, contrib: np.ndarray, names: np.ndarray, text: str):
+        self.heads, self.names, self.text = heads, names, text
+        self._raw = (idx, contrib)
+        self._c: tuple[list[int], list[list[int]], list[list[float]]] | None = None
         self._spans: dict[int, tuple[int, int] | None] = {}
 
     def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
         if self._c is None:
-            idx, c = self.heads.word_contributions(self.x_row, len(self.names))
+            idx, c = self._raw
             # the 12 strongest terms of every head row at once (one sort serves every tag of the text)
             top = np.argsort(-c, axis=0, kind="stable")[:12]
-            self._c = (idx.tolist(), top.T, c[top, np.arange(c.shape[1])].T)
+            self._c = (idx.tolist(), top.T.tolist(), np.take_along_axis(c, top, 0).T.tolist())
             self._low = self.text.lower()
         idx, top, topval = self._c
         if not idx:
             return []
         r = self.heads.row(head, cls)
-        order = top[r].tolist()
-        vals = topval[r].tolist()
+        order, vals = top[r], topval[r]
         out: list[dict] = []
         taken = [(e["start"], e["end"]) for e in exclude]
         spans = self._spans
@@ -340,12 +384,14 @@ class _Terms:
             if span is None:
                 continue
             s0, s1 = span
-            if any(a < s1 and s0 < b for a, b in taken):
-                continue
-            taken.append(span)
-            out.append({"start": s0, "end": s1, "text": self.text[s0:s1], "source": "model", "weight": round(v, 4)})
-            if len(out) >= k:
-                break
+            for a, b in taken:
+                if a < s1 and s0 < b:
+                    break
+            else:
+                taken.append(span)
+                out.append({"start": s0, "end": s1, "text": self.text[s0:s1], "source": "model", "weight": round(v, 4)})
+                if len(out) >= k:
+                    break
         return out
 
 
