@@ -96,7 +96,9 @@ def child(root: str, out: str) -> None:
     Path(out).write_text(json.dumps({
         "wall": wall, "timings": res["timings"], "engine": res["engine"], "feedback": feedback, "error": error,
         "rows_read": sum(s["rows_read"] for s in (res.get("ingest") or {}).values()),
-        "tag": {k: (res.get("tag") or {}).get(k) for k in ("tagged", "partitions", "partition_rows", "workers")},
+        "tag": {k: (res.get("tag") or {}).get(k) for k in ("tagged", "partitions", "partition_rows", "workers",
+                                                         "task_seconds", "writer_cpu_seconds", "frame_seconds",
+                                                         "write_seconds")},
         "peak_self_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_children_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}, default=str),
         encoding="utf-8")
@@ -171,6 +173,11 @@ def report(res: dict) -> None:
     if res["tag"].get("partitions"):
         print(f"tag partitions: {res['tag']['partitions']} x {res['tag']['partition_rows']:,} rows on "
               f"{len(res['tag']['workers'])} workers")
+        t = res["tag"]
+        if t.get("writer_cpu_seconds") is not None:
+            print(f"tag stage, flow process: {t['writer_cpu_seconds']:.1f} s CPU; partition files out "
+                  f"{t.get('frame_seconds') or 0:.1f} s, results into the store {t.get('write_seconds') or 0:.1f} s; "
+                  f"workers' task time {t.get('task_seconds') or 0:.1f} s")
     print(f"flow wall {res['wall']:.1f} s (child process incl. start-up {res['process_wall']:.1f} s); "
           f"end to end {res['feedback'] / res['wall']:,.0f} rows/s")
     print(f"peak RSS: process tree {res['peak_tree_mib']:,.0f} MiB (summed, sampled); flow process "

@@ -451,13 +451,16 @@ def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, 
     todo = iter(parts)
     pending: deque = deque()
     done, workers, task_secs = 0, set(), 0.0
+    flow_secs = {"frames": 0.0, "writes": 0.0}  # this process's share: partition files out, results in
 
     def launch() -> None:
         part = next(todo, None)
         if part is None:
             return
         inp, out = work / f"part-{part.index:05d}.in.parquet", work / f"part-{part.index:05d}.out.arrow"
+        f0 = time.perf_counter()
         pq.write_table(partition_frame(store, name, version, part), inp)
+        flow_secs["frames"] += time.perf_counter() - f0
         pending.append((part, inp, out, submit({
             "root": str(settings.root), "in_path": str(inp), "out_path": str(out), "model": name,
             "model_version": version, "batch_size": eng.batch_size, "backend": backend})))
@@ -469,7 +472,9 @@ def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, 
             part, inp, out, fut = pending.popleft()
             info = fut.result()
             launch()  # keep the workers busy while this partition is written
+            w0 = time.perf_counter()
             done += write_partition_results(store, out, name, version, run_id, eng.batch_size)
+            flow_secs["writes"] += time.perf_counter() - w0
             workers.add(info["worker"])
             task_secs += info["seconds"]
             inp.unlink(missing_ok=True)
@@ -485,7 +490,8 @@ def tag_in_partitions(store, settings, run_id: str, submit: Submit, slots: int, 
             "docs_per_s": round(done / secs, 1) if secs > 0 and done else None, "partitions": len(parts),
             "partition_rows": rows, "workers": sorted(workers), "task_seconds": round(task_secs, 2),
             # CPU time of this process (partition files out, results into the store), which shares the cores
-            "writer_cpu_seconds": round(time.process_time() - cpu0, 2)}
+            "writer_cpu_seconds": round(time.process_time() - cpu0, 2),
+            "frame_seconds": round(flow_secs["frames"], 2), "write_seconds": round(flow_secs["writes"], 2)}
 
 
 # ----------------------------------------------------------------------------- local runner: processes

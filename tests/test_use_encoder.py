@@ -2,7 +2,10 @@
 and the taxonomy's first-character dispatch against the full cue patterns."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
 import pytest
 
 from cxnlp.classify import taxonomy as taxmod
@@ -108,3 +111,48 @@ def test_first_char_of_cue_patterns():
     assert fc(r"e?mail") is None
     assert fc(r"(?<!\w)nach|vor") is None  # alternatives of its own
     assert fc(r"(?<!\w)ßtraße") is None  # ß matches more than itself case-insensitively
+
+
+def test_first_two_chars_of_cue_patterns():
+    ft = taxmod._first_two
+    assert ft(r"(?<!\w)liefer") == "li"
+    assert ft(r"(?<!\w)Ärger") == "är"
+    assert ft(r"(?<!\w)e\-mail") == "e-"
+    assert ft(r"(?<!\w)co2") == "co"
+    assert ft(r"\#\w+") is None  # a class after the first character
+    assert ft(r"!{2,}") is None  # the first character repeats
+    assert ft(r"(?<!\w)a+b") is None
+    assert ft(r"(?<!\w)ab?c") is None  # the second character is optional
+    assert ft(r"(?<!\w)a") is None  # one character only
+    assert ft(r"(?<!\w)aßx") is None  # ß matches more than itself
+    assert ft(r"(?<!\w)a(b|c)") is None
+
+
+def test_two_character_dispatch_on_random_cue_fragments(monkeypatch):
+    """Texts stitched from cue beginnings, other words, odd case and characters that match more than themselves
+    case-insensitively: the one- and two-character dispatch finds exactly what the full patterns find."""
+    import random
+
+    tax = taxmod.load_taxonomy()
+    rng = random.Random(7)
+    literal = [re.sub(r"\(\?<!\\w\)|\\", "", c) for _, _, parts in tax._cue_parts for c in parts]
+    words = [w for w in literal if re.fullmatch(r"[\w \-!#<3]+", w)] + [
+        "die", "der", "und", "nicht", "sehr", "ok", "shop.de", "ladenkette.de", "nach zwei wochen", "seit drei monaten",
+        "email", "e-mail", "!!!", "#shitstorm"]
+    odd = ["K", "ſ", "İ", "ß", "ẞ", "😡", "!", "-", "#", " ", "."]
+    texts = []
+    for _ in range(400):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            w = rng.choice(words)
+            w = "".join(ch.upper() if rng.random() < 0.3 else ch for ch in w)
+            if rng.random() < 0.2:
+                i = rng.randrange(len(w) + 1)
+                w = w[:i] + rng.choice(odd) + w[i:]
+            parts.append(w + rng.choice([" ", "", "! ", ", "]))
+        texts.append("".join(parts))
+    fast = [tax.cues(t) for t in texts]
+    monkeypatch.setattr(taxmod, "_dispatch_key", lambda ch: None)
+    full = [tax.cues(t) for t in texts]
+    assert fast == full
+    assert sum(map(len, full)) > len(texts)
