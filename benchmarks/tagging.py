@@ -48,6 +48,9 @@ def sample_texts(n: int) -> list[str]:
 
 def bench_embedded(texts: list[str]) -> None:
     from cxnlp.classify.tagger import Tagger
+    from cxnlp.engine import keep_freed_memory
+
+    keep_freed_memory()  # as in `cxnlp tag` and the tag workers
 
     t0 = time.perf_counter()
     tagger = Tagger.from_config(ROOT)

@@ -124,7 +124,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
     import time
 
     from cxnlp.classify.io import tag_file
+    from cxnlp.engine import keep_freed_memory
 
+    keep_freed_memory()  # this process only tags: reuse the tagger's freed arrays (see the function)
     tagger = _tagger(args)
     t0 = time.perf_counter()
     counts = tag_file(tagger, args.input, args.output, batch_size=args.batch_size)
