@@ -139,13 +139,16 @@ def cmd_tag(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from cxnlp.classify.evaluate import format_report
     from cxnlp.classify.taxonomy import load_taxonomy
-    from cxnlp.classify.train import gold_share_problem, train_model
+    from cxnlp.classify.train import dense_blend_problem, gold_share_problem, train_model
     from cxnlp.config import find_root, load_settings
 
     root = Path(args.root).resolve() if args.root else find_root()
     own = None if args.no_own else (args.own or root / "data" / "labelled")
     if args.gold_share is not None and gold_share_problem(args.gold_share):
         print(f"--gold-share {gold_share_problem(args.gold_share)}", file=sys.stderr)
+        return 2
+    if args.dense_blend is not None and dense_blend_problem(args.dense_blend):
+        print(f"--dense-blend {dense_blend_problem(args.dense_blend)}", file=sys.stderr)
         return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     if args.e5:
@@ -218,7 +221,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  version=args.version, use_embeddings=False if args.no_embeddings else None,
                                  teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before,
                                  distill_all=bool(args.distill and args.distill_all),
-                                 **({} if args.gold_share is None else {"gold_share": args.gold_share}))
+                                 **({} if args.gold_share is None else {"gold_share": args.gold_share}),
+                                 **({} if args.dense_blend is None else {"dense_blend": args.dense_blend}))
     for k, v in metrics.items():
         print(format_report(k, v))
     for corpus, a in (model.meta.get("distillation", {}).get("agreement") or {}).items():
@@ -361,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "follows the teacher's sentiment (default 0.5; 1 = gold only)")
     s.add_argument("--from-ratings", action="store_true",
                    help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")
+    s.add_argument("--dense-blend", type=float, default=None, metavar="B",
+                   help="share of the sentiment head's dense network (over the sentence embedding) in its "
+                        "probabilities (default 0.3; 0 = linear head only)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="per-task F1 and confusion matrices on labelled data")

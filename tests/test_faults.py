@@ -471,7 +471,7 @@ def test_report_writes_are_atomic_unit(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------
 MODEL = REPO / "models" / "cxnlp-de-small"
 MODEL_FILES = ["meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
-               "char_idf.npy", "checksums.json"]
+               "char_idf.npy", "checksums.json", "dense_heads.npz"]
 
 
 @pytest.fixture
@@ -497,7 +497,7 @@ def assert_names(err, name: str) -> None:
 def test_model_directory_lists_exactly_the_files_the_loader_checks():
     from cxnlp.classify import model
 
-    assert sorted(model.MODEL_FILES) == sorted(MODEL_FILES)
+    assert sorted(model.MODEL_FILES + model.OPTIONAL_MODEL_FILES) == sorted(MODEL_FILES)
     assert sorted(p.name for p in MODEL.iterdir()) == sorted(MODEL_FILES + ["MODEL_CARD.md"])
 
 

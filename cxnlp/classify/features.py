@@ -115,6 +115,11 @@ class Featurizer:
         return fast
 
     @property
+    def dense_start(self) -> int:
+        """The first column of the dense block (cue counts, surface signals, then the sentence embedding)."""
+        return len(self.word.vocabulary_) + len(self.char.vocabulary_)
+
+    @property
     def n_features(self) -> int:
         n = len(self.word.vocabulary_) + len(self.char.vocabulary_) + len(self.cue_keys) + len(SURFACE_NAMES)
         return n + (512 if self.use_embeddings else 0)

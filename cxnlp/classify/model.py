@@ -1,8 +1,11 @@
 """The embedded default model: one featurizer, many linear heads (softmax for single-label tasks,
 independent logistic heads for multi-label tasks). Trained by `cxnlp train`, shipped in models/<name>/.
+A head may also have a small dense network over the featurizer's dense block (sentence embedding, cue counts,
+surface signals) whose probabilities are blended with the linear head's (:class:`DenseHead`).
 
 Files in a model directory: ``meta.json`` (name, version, heads, training data, metrics), the featurizer's
-vocabularies and idf arrays, and ``heads.npz`` (weights as a sparse float16 matrix, biases). No pickle.
+vocabularies and idf arrays, ``heads.npz`` (weights as a sparse float16 matrix, biases) and, when meta.json
+lists dense heads, ``dense_heads.npz``. No pickle.
 """
 from __future__ import annotations
 
@@ -64,13 +67,88 @@ class LinearHeads:
         return h.rows.start + (cls if h.kind == "multiclass" else 0)
 
 
-class EmbeddedModel:
-    """Featurizer + linear heads. ``predict`` gives probabilities per head for a batch of texts."""
+class DenseHead:
+    """A one-hidden-layer network (GELU) over the dense feature columns of a multiclass head. Its class
+    probabilities are blended with the linear head's: ``(1 - blend) * linear + blend * dense``. The linear part
+    keeps the evidence (term contributions); the network adds what a linear model cannot read from the sentence
+    embedding. Forward pass in numpy, so tagging needs no torch."""
 
-    def __init__(self, featurizer: Featurizer, heads: LinearHeads, meta: dict[str, Any]):
+    def __init__(self, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, blend: float):
+        self.W1 = np.ascontiguousarray(W1, np.float32)  # (dense columns, hidden)
+        self.b1 = np.asarray(b1, np.float32)
+        self.W2 = np.ascontiguousarray(W2, np.float32)  # (hidden, classes)
+        self.b2 = np.asarray(b2, np.float32)
+        self.blend = float(blend)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.W1.shape[0]
+
+    def spec(self) -> dict[str, Any]:
+        """What meta.json records of it (the arrays go to dense_heads.npz)."""
+        return {"blend": self.blend, "hidden": int(self.W1.shape[1])}
+
+    def logits(self, D: np.ndarray) -> np.ndarray:
+        from scipy.special import erf
+
+        h = D @ self.W1 + self.b1
+        h = 0.5 * h * (1.0 + erf(h * np.float32(1 / np.sqrt(2))))  # exact GELU, as torch's default
+        return h @ self.W2 + self.b2
+
+    def probs(self, D: np.ndarray) -> np.ndarray:
+        return _softmax(self.logits(D))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_dense_head(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, blend: float, *, hidden: int = 256,
+                   epochs: int = 20, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.3,
+                   input_dropout: float = 0.1, batch_size: int = 256, seed: int = 0) -> DenseHead:
+    """Trains a :class:`DenseHead` on dense rows ``D`` with class labels ``y`` and sample weights ``w`` (weighted
+    cross-entropy; AdamW with a one-cycle schedule; seeded). A soft label is several rows of one text, one per
+    class, weighted by the class's probability (as for the linear heads)."""
+    import torch
+
+    torch.manual_seed(seed)
+    X = torch.as_tensor(np.asarray(D, np.float32))
+    Y = torch.as_tensor(np.asarray(y, np.int64))
+    W = torch.as_tensor(np.asarray(w, np.float32))
+    net = torch.nn.Sequential(torch.nn.Dropout(input_dropout), torch.nn.Linear(X.shape[1], hidden), torch.nn.GELU(),
+                              torch.nn.Dropout(dropout), torch.nn.Linear(hidden, n_classes))
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    n = len(Y)
+    per_epoch = (n + batch_size - 1) // batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * per_epoch))
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, batch_size):
+            b = perm[s:s + batch_size]
+            loss = torch.nn.functional.cross_entropy(net(X[b]), Y[b], reduction="none")
+            loss = (loss * W[b]).sum() / W[b].sum().clamp_min(1e-12)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    lin1, lin2 = net[1], net[4]
+    return DenseHead(lin1.weight.detach().numpy().T, lin1.bias.detach().numpy(), lin2.weight.detach().numpy().T,
+                     lin2.bias.detach().numpy(), blend)
+
+
+class EmbeddedModel:
+    """Featurizer + linear heads (+ optional dense heads). ``predict_features`` gives probabilities per head."""
+
+    def __init__(self, featurizer: Featurizer, heads: LinearHeads, meta: dict[str, Any],
+                 dense: dict[str, DenseHead] | None = None):
         self.featurizer = featurizer
         self.heads = heads
         self.meta = meta
+        self.dense = dict(dense or {})
 
     @property
     def name(self) -> str:
@@ -86,7 +164,18 @@ class EmbeddedModel:
 
     def predict_features(self, X: sparse.csr_matrix, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         logits = self.heads.scores(X)
-        return {n: self.heads.probs(logits, n) for n in (names or self.heads.order)}
+        out = {n: self.heads.probs(logits, n) for n in (names or self.heads.order)}
+        blended = [n for n in out if n in self.dense]
+        if blended and X.shape[0]:
+            D = self.dense_block(X)
+            for n in blended:
+                head = self.dense[n]
+                out[n] = (1.0 - head.blend) * out[n] + head.blend * head.probs(D)
+        return out
+
+    def dense_block(self, X: sparse.csr_matrix) -> np.ndarray:
+        """The dense feature columns of a feature matrix (cue counts, surface signals, sentence embedding)."""
+        return X[:, self.featurizer.dense_start:].toarray()
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, d: str | Path) -> None:
@@ -99,12 +188,15 @@ class EmbeddedModel:
         heads = [{"name": h.name, "kind": h.kind, "classes": h.classes, "rows": [h.rows.start, h.rows.stop]}
                  for h in (self.heads.heads[n] for n in self.heads.order)]
         meta = {**self.meta, "heads": heads}
+        meta.pop("dense_heads", None)
+        if self.dense:
+            arrays = {f"{n}.{k}": getattr(h, k) for n, h in self.dense.items() for k in ("W1", "b1", "W2", "b2")}
+            np.savez_compressed(d / "dense_heads.npz", **arrays)
+            meta["dense_heads"] = {n: h.spec() for n, h in self.dense.items()}
+        elif (d / "dense_heads.npz").exists():
+            (d / "dense_heads.npz").unlink()  # a retrained model without dense heads: no stale file
         (d / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        digest = hashlib.sha256()
-        for f in sorted(p for p in d.iterdir() if p.is_file() and p.name not in ("MODEL_CARD.md", "checksums.json")):
-            digest.update(f.name.encode())
-            digest.update(f.read_bytes())
-        (d / "checksums.json").write_text(json.dumps({"sha256": digest.hexdigest()}), encoding="utf-8")
+        (d / "checksums.json").write_text(json.dumps({"sha256": _digest(d, _checked_files(d))}), encoding="utf-8")
 
     @classmethod
     def load(cls, d: str | Path, taxonomy: Taxonomy) -> "EmbeddedModel":
@@ -125,13 +217,33 @@ class EmbeddedModel:
         if W.shape[1] != featurizer.n_features:
             raise ModelError(f"model file {d.name}/heads.npz has {W.shape[1]} features but the featurizer files make "
                              f"{featurizer.n_features}; the model directory is inconsistent; {_restore(d)}")
+        dense: dict[str, DenseHead] = {}
+        if meta.get("dense_heads"):
+            if not (d / "dense_heads.npz").is_file():
+                raise ModelError(f"model file {d.name}/dense_heads.npz is missing (meta.json lists dense heads); "
+                                 f"{_restore(d)}")
+            n_dense = featurizer.n_features - featurizer.dense_start
+            classes = {h.name: len(h.classes) for h in heads if h.kind == "multiclass"}
+            try:
+                dense = read_model_file(d, "dense_heads.npz",
+                                        lambda p: _read_dense(p, meta["dense_heads"], n_dense, classes))
+            except ModelFileError as e:
+                raise ModelError(f"model file {d.name}/{e.file} is corrupt ({e.problem}); {_restore(d)}") from e
         verify_checksums(d)
-        return cls(featurizer, LinearHeads(heads, W, b), meta)
+        return cls(featurizer, LinearHeads(heads, W, b), meta, dense)
 
 
 # the files of a model directory that loading needs (MODEL_CARD.md is documentation only)
 MODEL_FILES = ("meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
                "char_idf.npy", "checksums.json")
+# files that loading needs when meta.json lists what they hold (dense_heads.npz: its "dense_heads")
+OPTIONAL_MODEL_FILES = ("dense_heads.npz",)
+
+
+def _checked_files(d: Path) -> list[str]:
+    """The files that checksums.json covers: the needed ones and the optional ones present."""
+    return sorted([n for n in MODEL_FILES if n != "checksums.json"]
+                  + [n for n in OPTIONAL_MODEL_FILES if (d / n).is_file()])
 
 
 def _restore(d: Path) -> str:
@@ -157,6 +269,38 @@ def _read_heads(p: Path) -> tuple[sparse.csr_matrix, np.ndarray]:
         raise ModelFileError(p.name, "weights that are not finite numbers")
     W = sparse.csr_matrix((data.astype(np.float32), indices, indptr), shape=(rows, cols))
     return W, b.astype(np.float32)
+
+
+def _read_dense(p: Path, spec: Any, n_inputs: int, classes: dict[str, int]) -> dict[str, DenseHead]:
+    """The dense heads listed in meta.json (``spec``: name -> blend, hidden), checked against the featurizer's
+    dense columns and the linear heads' classes."""
+    if not isinstance(spec, dict):
+        raise ModelFileError("meta.json", "dense_heads is not a mapping")
+    out: dict[str, DenseHead] = {}
+    with np.load(p, allow_pickle=False) as z:
+        for name, s in spec.items():
+            keys = [f"{name}.{k}" for k in ("W1", "b1", "W2", "b2")]
+            missing = [k for k in keys if k not in z.files]
+            if missing:
+                raise ModelFileError(p.name, f"arrays {missing} are missing")
+            W1, b1, W2, b2 = (z[k] for k in keys)
+            hidden = W1.shape[1] if W1.ndim == 2 else -1
+            if name not in classes:
+                raise ModelFileError("meta.json", f"dense head {name!r} has no multiclass linear head")
+            if (W1.shape != (n_inputs, hidden) or b1.shape != (hidden,) or W2.shape != (hidden, classes[name])
+                    or b2.shape != (classes[name],)):
+                raise ModelFileError(p.name, f"dense head {name!r} does not fit {n_inputs} dense columns and "
+                                             f"{classes[name]} classes (shapes {W1.shape}, {W2.shape})")
+            if not all(np.isfinite(a).all() for a in (W1, b1, W2, b2)):
+                raise ModelFileError(p.name, f"dense head {name!r} has weights that are not finite numbers")
+            try:
+                blend = float(s["blend"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise ModelFileError("meta.json", f"dense head {name!r} has no valid blend ({e})") from e
+            if not 0.0 <= blend <= 1.0:
+                raise ModelFileError("meta.json", f"dense head {name!r} has blend {blend}, outside 0..1")
+            out[name] = DenseHead(W1, b1, W2, b2, blend)
+    return out
 
 
 def _heads_of(meta: Any, n_rows: int) -> list[Head]:
@@ -199,12 +343,13 @@ def verify_checksums(d: str | Path) -> None:
             raise ModelFileError("checksums.json", "no sha256 entry")
     except ModelFileError as e:
         raise ModelError(f"model file {d.name}/{e.file} is corrupt ({e.problem}); {_restore(d)}") from e
-    # save() hashes every file but the card and the manifest; files added later are tolerated
+    # save() hashes the needed files and the optional ones it wrote (earlier versions: every file but the card
+    # and the manifest); files added later are tolerated
     every = sorted(p.name for p in d.iterdir() if p.is_file() and p.name not in ("MODEL_CARD.md", "checksums.json"))
-    needed = sorted(n for n in MODEL_FILES if n != "checksums.json")
-    if want not in (_digest(d, every), _digest(d, needed)):
+    checked = _checked_files(d)
+    if want not in (_digest(d, checked), _digest(d, every)):
         raise ModelError(f"the files of {d.name}/ do not match {d.name}/checksums.json: one of "
-                         f"{', '.join(needed)} was changed after training; {_restore(d)}")
+                         f"{', '.join(checked)} was changed after training; {_restore(d)}")
 
 
 def fit_heads(X: sparse.csr_matrix, targets: dict[str, tuple[str, list[str], np.ndarray, np.ndarray]],

@@ -13,7 +13,7 @@ import numpy as np
 from cxnlp.classify.data import PUBLIC_LOADERS, Example, load_own, load_public, sentence_examples
 from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences, format_report
 from cxnlp.classify.features import Featurizer, use_available
-from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, EmbeddedModel, fit_heads
+from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, DenseHead, EmbeddedModel, fit_dense_head, fit_heads
 from cxnlp.classify.tagger import Tagger, doc_and_sentence_embeddings
 from cxnlp.classify.taxonomy import Taxonomy
 from cxnlp.classify.text import Sentence, split_sentences_batch
@@ -25,11 +25,21 @@ DISTILL_WEIGHT = 1.0  # one unlabelled text with a teacher's distribution counts
 # knowledge distillation on the public sets' gold-labelled texts: the share of a text's sentiment weight that stays on
 # its gold label; the rest follows the teacher's distribution (measured: 0.5 beat 0.3, 0.7 and gold only)
 GOLD_SHARE = 0.5
+# the document/sentence sentiment head also has a small dense network over the sentence embedding, cue counts and
+# surface signals; its probabilities get this share (measured on the held-out sets, three seeds: 0.3 beat 0.2 and
+# 0.4; mean sentiment micro-F1 over 17 sets 0.756 -> 0.762-0.766, GermEval 2017 0.674 -> 0.695-0.697)
+DENSE_BLEND = 0.3
+DENSE_HEADS = ("sentiment",)
 
 
 def gold_share_problem(share: float) -> str | None:
     """Why ``share`` is no valid gold share (None when it is one): the check of train_model and the CLI."""
     return None if 0.0 <= share <= 1.0 else f"must be between 0 and 1, not {share:g}"
+
+
+def dense_blend_problem(blend: float) -> str | None:
+    """Why ``blend`` is no valid share for the dense heads' probabilities (None when it is one); 0: no dense head."""
+    return None if 0.0 <= blend < 1.0 else f"must be at least 0 and below 1, not {blend:g}"
 
 
 def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int,
@@ -108,6 +118,23 @@ def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: T
     return T
 
 
+def fit_dense_heads(X, dense_start: int, targets, blend: float, heads: Sequence[str] = DENSE_HEADS,
+                    seed: int = 0) -> dict[str, DenseHead]:
+    """A dense network for each of ``heads`` (multiclass), trained on the same rows, labels and weights as its
+    linear head, reading only the dense feature columns (from ``dense_start``)."""
+    out: dict[str, DenseHead] = {}
+    for name in heads:
+        kind, classes, rows, ys, ws = targets[name]
+        if kind != "multiclass" or len(np.unique(ys)) < 2:
+            continue
+        t0 = time.perf_counter()
+        D = X[rows][:, dense_start:].toarray()
+        out[name] = fit_dense_head(D, ys, ws, len(classes), blend, seed=seed)
+        log.info("dense head %s: %d rows x %d columns in %.0f s", name, D.shape[0], D.shape[1],
+                 time.perf_counter() - t0)
+    return out
+
+
 def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str]):
     from scipy import sparse
 
@@ -130,14 +157,18 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
                 max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 1.0,
                 evaluate: bool = True, teacher=None, unlabelled: Sequence[Example] = (),
                 ratings: Sequence[Example] = (), before_tagger=None, distill_all: bool = False,
-                gold_share: float = GOLD_SHARE) -> tuple[EmbeddedModel, dict[str, Any]]:
+                gold_share: float = GOLD_SHARE, dense_blend: float = DENSE_BLEND
+                ) -> tuple[EmbeddedModel, dict[str, Any]]:
     """Fits the fast model. With ``teacher`` (an E5Classifier) the training texts without gold labels for a task
     — ``unlabelled`` texts above all — get the teacher's probabilities for it (distillation), and the public sets'
     gold-labelled training texts get its sentiment, which keeps ``gold_share`` of their weight on the gold label
     (1.0: gold only). ``ratings`` are weakly labelled rated texts (``split`` train/test); their held-out part is
-    scored before (``before_tagger``) and after."""
+    scored before (``before_tagger``) and after. With ``dense_blend`` > 0 the sentiment head gets a dense network
+    too (:func:`fit_dense_heads`)."""
     if gold_share_problem(gold_share):
         raise ValueError(f"gold_share {gold_share_problem(gold_share)}")
+    if dense_blend_problem(dense_blend):
+        raise ValueError(f"dense_blend {dense_blend_problem(dense_blend)}")
     t0 = time.perf_counter()
     examples: list[Example] = []
     if public_data:
@@ -180,6 +211,7 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
                       weights={k: v[4] for k, v in targets.items()},
                       C={"sentiment": C_sentiment, "sentence_type": 1.0},
                       class_weight={"sentiment": None}, seed=seed)
+    dense = fit_dense_heads(X, featurizer.dense_start, targets, dense_blend, seed=seed) if dense_blend > 0 else {}
     corpora: dict[str, int] = {}
     for e in train_docs:
         corpora[e.corpus] = corpora.get(e.corpus, 0) + 1
@@ -195,7 +227,9 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         "training_sentences": len(train_sents),
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
-    model = EmbeddedModel(featurizer, heads, meta)
+    if dense:
+        meta["dense_heads"] = {n: h.spec() for n, h in dense.items()}
+    model = EmbeddedModel(featurizer, heads, meta, dense)
     metrics: dict[str, Any] = {}
     if evaluate and held_docs:
         tagger = Tagger(model, taxonomy)
@@ -283,6 +317,13 @@ def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[st
              "multi-label tasks), trained with scikit-learn's LogisticRegression; weights stored as sparse float16 "
              "(no pickle). Sentiment is trained on documents and on the own set's annotated sentences; own "
              f"examples weigh {OWN_WEIGHT:g}× (review and ticket language is the product's home ground).",
+             *([f"- Dense heads: {', '.join(sorted(meta['dense_heads']))} also ha"
+                f"{'s' if len(meta['dense_heads']) == 1 else 've'} a small network (one hidden layer of "
+                f"{next(iter(meta['dense_heads'].values()))['hidden']} GELU units, trained with torch) over the "
+                "dense features (sentence embedding, cue counts, surface signals); its probabilities weigh "
+                f"{next(iter(meta['dense_heads'].values()))['blend']:g} in the head's, the linear part's "
+                f"{1 - next(iter(meta['dense_heads'].values()))['blend']:g}. The evidence terms come from the "
+                "linear part."] if meta.get("dense_heads") else []),
              f"- Seed {meta['seed']}; training took {meta['train_seconds']} s on 2 CPU cores.", "",
              "## Training data", "", SOURCES_TEXT,
              "Documents per corpus used for training: " + ", ".join(f"{k} {v:,}" for k, v in

@@ -1,0 +1,158 @@
+"""The sentiment head's dense network: it learns what a linear head cannot, honours soft-label weights, is
+blended with the linear head's probabilities, survives save/load, and a missing or broken file is a clear error."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import NEG, NEU, POS, REPO
+from cxnlp.classify.model import DenseHead, EmbeddedModel, ModelError, fit_dense_head
+from cxnlp.classify.taxonomy import load_taxonomy
+from cxnlp.classify.train import train_model
+from cxnlp.cli import main
+
+TAX = load_taxonomy(REPO / "configs" / "taxonomy.yaml")
+
+
+def xor_data(n, seed):
+    rng = np.random.default_rng(seed)
+    D = rng.normal(size=(n, 6)).astype(np.float32)
+    y = ((D[:, 0] > 0) ^ (D[:, 1] > 0)).astype(np.int64)  # no line separates the classes
+    return D, y
+
+
+def test_dense_head_learns_what_a_linear_head_cannot():
+    from sklearn.linear_model import LogisticRegression
+
+    D, y = xor_data(3000, 0)
+    Dt, yt = xor_data(1000, 1)
+    head = fit_dense_head(D, y, np.ones(len(y)), 2, 0.5, hidden=32, epochs=30, dropout=0.0, input_dropout=0.0)
+    dense_acc = float((head.probs(Dt).argmax(1) == yt).mean())
+    linear_acc = float((LogisticRegression().fit(D, y).predict(Dt) == yt).mean())
+    assert dense_acc > 0.9 and linear_acc < 0.65, (dense_acc, linear_acc)
+    p = head.probs(Dt)
+    assert p.shape == (1000, 2) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+def test_dense_head_follows_the_weights_of_soft_label_rows():
+    """One text as two rows, one per class, weighted 0.8 / 0.2 (a teacher's distribution): the network's
+    probability for the text comes out near 0.8, and it is the same seeded run twice."""
+    rng = np.random.default_rng(0)
+    D = rng.normal(size=(200, 4)).astype(np.float32)
+    D2 = np.vstack([D, D])
+    y = np.r_[np.zeros(200, np.int64), np.ones(200, np.int64)]
+    w = np.r_[np.full(200, 0.8), np.full(200, 0.2)]
+    a = fit_dense_head(D2, y, w, 2, 0.3, hidden=16, epochs=100, lr=1e-2, seed=3)
+    b = fit_dense_head(D2, y, w, 2, 0.3, hidden=16, epochs=100, lr=1e-2, seed=3)
+    assert abs(float(a.probs(D)[:, 0].mean()) - 0.8) < 0.05
+    assert np.array_equal(a.W1, b.W1) and np.array_equal(a.W2, b.W2)
+
+
+def write_tiny(folder):
+    folder.mkdir()
+    rows = [{"id": f"d-{k}-{i}", "text": t, "sentiment": label,
+             "sentences": [{"text": t, "sentiment": label, "type": "neither"}]}
+            for k in range(4) for label, texts in (("positive", POS), ("negative", NEG), ("neutral", NEU))
+            for i, t in enumerate(texts)]
+    (folder / "tiny.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dense")
+    write_tiny(d / "labelled")
+    model, _ = train_model(d / "model", TAX, own_dir=d / "labelled", use_embeddings=False, version="t",
+                           evaluate=False, dense_blend=0.4)
+    return d, model
+
+
+def test_trained_sentiment_probabilities_blend_the_linear_and_the_dense_head(trained):
+    d, model = trained
+    head = model.dense["sentiment"]
+    assert set(model.dense) == {"sentiment"} and head.blend == 0.4
+    meta = json.loads((d / "model" / "meta.json").read_text())
+    assert meta["dense_heads"] == {"sentiment": {"blend": 0.4, "hidden": head.W1.shape[1]}}
+    texts = POS[:3] + NEG[:3] + NEU[:2]
+    X = model.features(texts)
+    # the dense block: cue counts and surface signals here (no sentence embedding in this test model)
+    D = X[:, model.featurizer.dense_start:].toarray()
+    assert D.shape[1] == head.n_inputs == model.featurizer.n_features - model.featurizer.dense_start
+    logits = model.heads.scores(X)
+    linear = model.heads.probs(logits, "sentiment")
+    got = model.predict_features(X, ["sentiment", "phase"])
+    assert np.allclose(got["sentiment"], 0.6 * linear + 0.4 * head.probs(D), atol=1e-6)
+    assert not np.allclose(got["sentiment"], linear, atol=1e-3)  # the network does move the probabilities
+    assert np.allclose(got["sentiment"].sum(1), 1, atol=1e-5)
+    assert np.allclose(got["phase"], model.heads.probs(logits, "phase"))  # heads without a network: unchanged
+    again = EmbeddedModel.load(d / "model", TAX)
+    assert np.allclose(again.predict_features(again.features(texts), ["sentiment"])["sentiment"], got["sentiment"],
+                       atol=2e-3)  # float16 storage of the linear weights; the network's are float32
+    assert np.array_equal(again.dense["sentiment"].W1, head.W1)
+
+
+def test_dense_blend_zero_trains_the_linear_heads_only(tmp_path, trained):
+    d, _ = trained
+    model, _ = train_model(tmp_path / "m", TAX, own_dir=d / "labelled", use_embeddings=False, version="t",
+                           evaluate=False, dense_blend=0.0)
+    assert model.dense == {} and not (tmp_path / "m" / "dense_heads.npz").exists()
+    assert "dense_heads" not in json.loads((tmp_path / "m" / "meta.json").read_text())
+    X = model.features(POS[:2])
+    assert np.allclose(model.predict_features(X, ["sentiment"])["sentiment"],
+                       model.heads.probs(model.heads.scores(X), "sentiment"))
+    with pytest.raises(ValueError, match="dense_blend"):
+        train_model(tmp_path / "bad", TAX, own_dir=d / "labelled", use_embeddings=False, dense_blend=1.0)
+
+
+def test_a_missing_or_misfitting_dense_file_names_the_file(tmp_path, trained):
+    import shutil
+
+    d, model = trained
+    broken = tmp_path / "cxnlp-de-small"
+    shutil.copytree(d / "model", broken)
+    (broken / "dense_heads.npz").unlink()
+    with pytest.raises(ModelError, match=r"dense_heads\.npz is missing.*git checkout -- models/cxnlp-de-small"):
+        EmbeddedModel.load(broken, TAX)
+    h = model.dense["sentiment"]
+    np.savez_compressed(broken / "dense_heads.npz", **{"sentiment.W1": h.W1[:-1], "sentiment.b1": h.b1,
+                                                        "sentiment.W2": h.W2, "sentiment.b2": h.b2})
+    with pytest.raises(ModelError, match=r"dense_heads\.npz is corrupt .*does not fit"):
+        EmbeddedModel.load(broken, TAX)
+    (broken / "dense_heads.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ModelError, match=r"dense_heads\.npz is corrupt"):
+        EmbeddedModel.load(broken, TAX)
+
+
+def test_a_model_without_dense_heads_still_loads(tmp_path, trained):
+    """Model directories written before dense heads existed (no meta entry, no file) load as linear models."""
+    d, _ = trained
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(d / "model", old)
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["dense_heads"]
+    (old / "meta.json").write_text(json.dumps(meta))
+    (old / "dense_heads.npz").unlink()
+    from cxnlp.classify.model import _digest, MODEL_FILES
+
+    needed = sorted(n for n in MODEL_FILES if n != "checksums.json")
+    (old / "checksums.json").write_text(json.dumps({"sha256": _digest(old, needed)}))
+    m = EmbeddedModel.load(old, TAX)
+    assert m.dense == {}
+
+
+def test_dense_head_forward_matches_torch():
+    import torch
+
+    rng = np.random.default_rng(0)
+    W1, b1 = rng.normal(size=(5, 7)).astype(np.float32), rng.normal(size=7).astype(np.float32)
+    W2, b2 = rng.normal(size=(7, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    D = rng.normal(size=(4, 5)).astype(np.float32)
+    want = torch.nn.functional.gelu(torch.tensor(D) @ torch.tensor(W1) + torch.tensor(b1)) @ torch.tensor(W2) \
+        + torch.tensor(b2)
+    assert np.allclose(DenseHead(W1, b1, W2, b2, 0.5).logits(D), want.numpy(), atol=1e-5)
+
+
+def test_cli_rejects_a_dense_blend_outside_0_to_1(capsys):
+    assert main(["train", "--dense-blend", "1"]) == 2
+    assert "--dense-blend must be at least 0 and below 1" in capsys.readouterr().err
