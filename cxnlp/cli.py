@@ -366,8 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--from-ratings", action="store_true",
                    help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")
     s.add_argument("--dense-blend", type=float, default=None, metavar="B",
-                   help="share of the sentiment head's dense network (over the sentence embedding) in its "
-                        "probabilities (default 0.3; 0 = linear head only)")
+                   help="share of the network stacked on the sentiment head (over the sentence embedding and the "
+                        "linear logits) in its probabilities (default 1; 0 = linear head only)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="per-task F1 and confusion matrices on labelled data")

@@ -1,12 +1,14 @@
-"""The sentiment head's dense network: it learns what a linear head cannot, honours soft-label weights, is
-blended with the linear head's probabilities, survives save/load, and a missing or broken file is a clear error."""
+"""The sentiment head's dense network: it learns what a linear head cannot, honours soft-label weights, is stacked
+on the linear head's out-of-fold logits and blended with its probabilities, survives save/load, and a missing or
+broken file is a clear error."""
 import json
 
 import numpy as np
 import pytest
 
 from conftest import NEG, NEU, POS, REPO
-from cxnlp.classify.model import DenseHead, EmbeddedModel, ModelError, fit_dense_head
+from cxnlp.classify.model import (DenseHead, EmbeddedModel, ModelError, fit_dense_head, fit_linear_head,
+                                  out_of_fold_logits, stacked_inputs)
 from cxnlp.classify.taxonomy import load_taxonomy
 from cxnlp.classify.train import train_model
 from cxnlp.cli import main
@@ -69,25 +71,70 @@ def trained(tmp_path_factory):
 def test_trained_sentiment_probabilities_blend_the_linear_and_the_dense_head(trained):
     d, model = trained
     head = model.dense["sentiment"]
-    assert set(model.dense) == {"sentiment"} and head.blend == 0.4
+    assert set(model.dense) == {"sentiment"} and head.blend == 0.4 and head.stack == 0.3
     meta = json.loads((d / "model" / "meta.json").read_text())
-    assert meta["dense_heads"] == {"sentiment": {"blend": 0.4, "hidden": head.W1.shape[1]}}
+    assert meta["dense_heads"] == {"sentiment": {"blend": 0.4, "stack": 0.3, "hidden": head.W1.shape[1]}}
     texts = POS[:3] + NEG[:3] + NEU[:2]
     X = model.features(texts)
     # the dense block: cue counts and surface signals here (no sentence embedding in this test model)
     D = X[:, model.featurizer.dense_start:].toarray()
-    assert D.shape[1] == head.n_inputs == model.featurizer.n_features - model.featurizer.dense_start
+    assert D.shape[1] + 3 == head.n_inputs  # then the linear head's three logits
     logits = model.heads.scores(X)
+    rows = model.heads.heads["sentiment"].rows
+    z = logits[:, rows] - logits[:, rows].mean(1, keepdims=True)
     linear = model.heads.probs(logits, "sentiment")
     got = model.predict_features(X, ["sentiment", "phase"])
-    assert np.allclose(got["sentiment"], 0.6 * linear + 0.4 * head.probs(D), atol=1e-6)
+    want = 0.6 * linear + 0.4 * head.probs(np.hstack([D, 0.3 * z]))
+    assert np.allclose(got["sentiment"], want, atol=1e-6)
     assert not np.allclose(got["sentiment"], linear, atol=1e-3)  # the network does move the probabilities
     assert np.allclose(got["sentiment"].sum(1), 1, atol=1e-5)
     assert np.allclose(got["phase"], model.heads.probs(logits, "phase"))  # heads without a network: unchanged
     again = EmbeddedModel.load(d / "model", TAX)
     assert np.allclose(again.predict_features(again.features(texts), ["sentiment"])["sentiment"], got["sentiment"],
                        atol=2e-3)  # float16 storage of the linear weights; the network's are float32
-    assert np.array_equal(again.dense["sentiment"].W1, head.W1)
+    assert np.array_equal(again.dense["sentiment"].W1, head.W1) and again.dense["sentiment"].stack == 0.3
+
+
+def test_by_default_the_stacked_network_gives_the_sentiment_probabilities(tmp_path, trained):
+    d, _ = trained
+    model, _ = train_model(tmp_path / "m", TAX, own_dir=d / "labelled", use_embeddings=False, version="t",
+                           evaluate=False)
+    head = model.dense["sentiment"]
+    assert (head.blend, head.stack) == (1.0, 0.3)
+    X = model.features(POS[:2] + NEG[:2])
+    logits = model.heads.scores(X)
+    rows = model.heads.heads["sentiment"].rows
+    want = head.probs(head.inputs(X[:, model.featurizer.dense_start:].toarray(), logits[:, rows]))
+    assert np.allclose(model.predict_features(X, ["sentiment"])["sentiment"], want)
+    assert [int(i) for i in want.argmax(1)] == [2, 2, 0, 0]  # it learnt the tiny set's classes
+
+
+def test_stacked_inputs_centre_the_logits():
+    D = np.ones((2, 4), np.float32)
+    z = np.array([[1.0, 2.0, 6.0], [0.0, 0.0, 3.0]], np.float32)
+    got = stacked_inputs(D, z, 0.5)
+    assert np.allclose(got[:, 4:], [[-1.0, -0.5, 1.5], [-0.5, -0.5, 1.0]])
+    assert np.allclose(stacked_inputs(D, z + 7.0, 0.5), got)  # a shift of every logit changes nothing
+    assert stacked_inputs(D, z, 0.0) is D
+
+
+def test_out_of_fold_logits_never_see_their_own_row():
+    """Each text has a feature of its own and a random label: a linear head fitted on all rows learns the labels by
+    heart, the out-of-fold logits cannot (chance level); a feature that carries the label is learnt either way."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.integers(0, 3, n)
+    own = sparse.identity(n, format="csr")
+    rows = np.arange(n)
+    args = (np.ones(n), "multiclass", ["a", "b", "c"], 10.0, None, 0)
+    w, b = fit_linear_head(own, y, *args)
+    assert ((own @ w.T + b).argmax(1) == y).mean() > 0.95
+    oof = out_of_fold_logits(own, rows, y, *args)
+    assert oof.shape == (n, 3) and (oof.argmax(1) == y).mean() < 0.45
+    signal = sparse.hstack([own, sparse.csr_matrix(np.eye(3)[y] * 3.0)], format="csr")
+    assert (out_of_fold_logits(signal, rows, y, *args).argmax(1) == y).mean() > 0.9
 
 
 def test_dense_blend_zero_trains_the_linear_heads_only(tmp_path, trained):
@@ -100,7 +147,7 @@ def test_dense_blend_zero_trains_the_linear_heads_only(tmp_path, trained):
     assert np.allclose(model.predict_features(X, ["sentiment"])["sentiment"],
                        model.heads.probs(model.heads.scores(X), "sentiment"))
     with pytest.raises(ValueError, match="dense_blend"):
-        train_model(tmp_path / "bad", TAX, own_dir=d / "labelled", use_embeddings=False, dense_blend=1.0)
+        train_model(tmp_path / "bad", TAX, own_dir=d / "labelled", use_embeddings=False, dense_blend=1.5)
 
 
 def test_a_missing_or_misfitting_dense_file_names_the_file(tmp_path, trained):
@@ -154,5 +201,5 @@ def test_dense_head_forward_matches_torch():
 
 
 def test_cli_rejects_a_dense_blend_outside_0_to_1(capsys):
-    assert main(["train", "--dense-blend", "1"]) == 2
-    assert "--dense-blend must be at least 0 and below 1" in capsys.readouterr().err
+    assert main(["train", "--dense-blend", "1.5"]) == 2
+    assert "--dense-blend must be between 0 and 1" in capsys.readouterr().err

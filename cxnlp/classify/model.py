@@ -68,17 +68,21 @@ class LinearHeads:
 
 
 class DenseHead:
-    """A one-hidden-layer network (GELU) over the dense feature columns of a multiclass head. Its class
-    probabilities are blended with the linear head's: ``(1 - blend) * linear + blend * dense``. The linear part
-    keeps the evidence (term contributions); the network adds what a linear model cannot read from the sentence
-    embedding. Forward pass in numpy, so tagging needs no torch."""
+    """A one-hidden-layer network (GELU) stacked on a multiclass linear head: it reads the featurizer's dense
+    columns (sentence embedding, cue counts, surface signals) and, when ``stack`` > 0, the linear head's logits
+    (centred, times ``stack``). Its class probabilities are blended with the linear head's:
+    ``(1 - blend) * linear + blend * dense``. The linear head keeps the evidence (term contributions); the network
+    adds what a linear model cannot read from the sentence embedding, and learns when to trust the n-grams. The
+    forward pass runs in numpy, so tagging needs no torch."""
 
-    def __init__(self, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, blend: float):
-        self.W1 = np.ascontiguousarray(W1, np.float32)  # (dense columns, hidden)
+    def __init__(self, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, blend: float,
+                 stack: float = 0.0):
+        self.W1 = np.ascontiguousarray(W1, np.float32)  # (inputs, hidden)
         self.b1 = np.asarray(b1, np.float32)
         self.W2 = np.ascontiguousarray(W2, np.float32)  # (hidden, classes)
         self.b2 = np.asarray(b2, np.float32)
         self.blend = float(blend)
+        self.stack = float(stack)
 
     @property
     def n_inputs(self) -> int:
@@ -86,17 +90,30 @@ class DenseHead:
 
     def spec(self) -> dict[str, Any]:
         """What meta.json records of it (the arrays go to dense_heads.npz)."""
-        return {"blend": self.blend, "hidden": int(self.W1.shape[1])}
+        return {"blend": self.blend, "stack": self.stack, "hidden": int(self.W1.shape[1])}
 
-    def logits(self, D: np.ndarray) -> np.ndarray:
+    def inputs(self, D: np.ndarray, linear_logits: np.ndarray) -> np.ndarray:
+        """The network's input rows (see :func:`stacked_inputs`)."""
+        return stacked_inputs(D, linear_logits, self.stack)
+
+    def logits(self, H: np.ndarray) -> np.ndarray:
         from scipy.special import erf
 
-        h = D @ self.W1 + self.b1
+        h = H @ self.W1 + self.b1
         h = 0.5 * h * (1.0 + erf(h * np.float32(1 / np.sqrt(2))))  # exact GELU, as torch's default
         return h @ self.W2 + self.b2
 
-    def probs(self, D: np.ndarray) -> np.ndarray:
-        return _softmax(self.logits(D))
+    def probs(self, H: np.ndarray) -> np.ndarray:
+        return _softmax(self.logits(H))
+
+
+def stacked_inputs(D: np.ndarray, linear_logits: np.ndarray, stack: float) -> np.ndarray:
+    """A dense head's input rows: the dense columns, then (``stack`` > 0) the linear head's logits, centred per
+    row and times ``stack``."""
+    if not stack:
+        return D
+    z = linear_logits - linear_logits.mean(axis=1, keepdims=True)
+    return np.hstack([D, (stack * z).astype(np.float32)])
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -107,10 +124,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def fit_dense_head(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, blend: float, *, hidden: int = 256,
                    epochs: int = 20, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.3,
-                   input_dropout: float = 0.1, batch_size: int = 256, seed: int = 0) -> DenseHead:
-    """Trains a :class:`DenseHead` on dense rows ``D`` with class labels ``y`` and sample weights ``w`` (weighted
-    cross-entropy; AdamW with a one-cycle schedule; seeded). A soft label is several rows of one text, one per
-    class, weighted by the class's probability (as for the linear heads)."""
+                   input_dropout: float = 0.1, batch_size: int = 256, seed: int = 0, stack: float = 0.0,
+                   min_steps: int = 1000) -> DenseHead:
+    """Trains a :class:`DenseHead` on input rows ``D`` (:meth:`DenseHead.inputs`: built from out-of-fold linear
+    logits when ``stack`` > 0) with class labels ``y`` and sample weights ``w`` (weighted cross-entropy; AdamW
+    with a one-cycle schedule; seeded). A soft label is several rows of one text, one per class, weighted by the
+    class's probability (as for the linear heads). Small training sets get more epochs, so that the network
+    takes at least ``min_steps`` optimiser steps (the shipped model's data gives several thousand in 20 epochs)."""
     import torch
 
     torch.manual_seed(seed)
@@ -122,6 +142,7 @@ def fit_dense_head(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, 
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(Y)
     per_epoch = (n + batch_size - 1) // batch_size
+    epochs = max(epochs, -(-min_steps // per_epoch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * per_epoch))
     gen = torch.Generator().manual_seed(seed)
     net.train()
@@ -137,7 +158,7 @@ def fit_dense_head(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, 
             sched.step()
     lin1, lin2 = net[1], net[4]
     return DenseHead(lin1.weight.detach().numpy().T, lin1.bias.detach().numpy(), lin2.weight.detach().numpy().T,
-                     lin2.bias.detach().numpy(), blend)
+                     lin2.bias.detach().numpy(), blend, stack)
 
 
 class EmbeddedModel:
@@ -170,7 +191,8 @@ class EmbeddedModel:
             D = self.dense_block(X)
             for n in blended:
                 head = self.dense[n]
-                out[n] = (1.0 - head.blend) * out[n] + head.blend * head.probs(D)
+                dense = head.probs(head.inputs(D, logits[:, self.heads.heads[n].rows]))
+                out[n] = dense if head.blend == 1.0 else (1.0 - head.blend) * out[n] + head.blend * dense
         return out
 
     def dense_block(self, X: sparse.csr_matrix) -> np.ndarray:
@@ -287,19 +309,20 @@ def _read_dense(p: Path, spec: Any, n_inputs: int, classes: dict[str, int]) -> d
             hidden = W1.shape[1] if W1.ndim == 2 else -1
             if name not in classes:
                 raise ModelFileError("meta.json", f"dense head {name!r} has no multiclass linear head")
-            if (W1.shape != (n_inputs, hidden) or b1.shape != (hidden,) or W2.shape != (hidden, classes[name])
-                    or b2.shape != (classes[name],)):
-                raise ModelFileError(p.name, f"dense head {name!r} does not fit {n_inputs} dense columns and "
-                                             f"{classes[name]} classes (shapes {W1.shape}, {W2.shape})")
-            if not all(np.isfinite(a).all() for a in (W1, b1, W2, b2)):
-                raise ModelFileError(p.name, f"dense head {name!r} has weights that are not finite numbers")
             try:
-                blend = float(s["blend"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise ModelFileError("meta.json", f"dense head {name!r} has no valid blend ({e})") from e
+                blend, stack = float(s["blend"]), float(s.get("stack", 0.0))
+            except (AttributeError, KeyError, TypeError, ValueError) as e:
+                raise ModelFileError("meta.json", f"dense head {name!r} has no valid blend/stack ({e})") from e
             if not 0.0 <= blend <= 1.0:
                 raise ModelFileError("meta.json", f"dense head {name!r} has blend {blend}, outside 0..1")
-            out[name] = DenseHead(W1, b1, W2, b2, blend)
+            want = n_inputs + (classes[name] if stack else 0)
+            if (W1.shape != (want, hidden) or b1.shape != (hidden,) or W2.shape != (hidden, classes[name])
+                    or b2.shape != (classes[name],)):
+                raise ModelFileError(p.name, f"dense head {name!r} does not fit {want} inputs and {classes[name]} "
+                                             f"classes (shapes {W1.shape}, {W2.shape})")
+            if not all(np.isfinite(a).all() for a in (W1, b1, W2, b2)):
+                raise ModelFileError(p.name, f"dense head {name!r} has weights that are not finite numbers")
+            out[name] = DenseHead(W1, b1, W2, b2, blend, stack)
     return out
 
 
@@ -352,48 +375,70 @@ def verify_checksums(d: str | Path) -> None:
                          f"{', '.join(checked)} was changed after training; {_restore(d)}")
 
 
+def fit_linear_head(Xi: sparse.csr_matrix, y: np.ndarray, sample_weight: np.ndarray | None, kind: str,
+                    classes: list[str], C: float, class_weight: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One head's weight rows (classes x features) and biases: scikit-learn's LogisticRegression, or a constant
+    head when the labels hold fewer than two classes."""
+    from sklearn.linear_model import LogisticRegression
+
+    present = np.unique(y)
+    if len(present) < 2:  # nothing to learn: a constant head (bias only)
+        n_rows = len(classes) if kind == "multiclass" else 1
+        w = np.zeros((n_rows, Xi.shape[1]), np.float32)
+        bias = np.full(n_rows, -8.0, np.float32)
+        if kind == "multiclass":
+            bias[int(present[0]) if len(present) else 0] = 8.0
+        elif len(present) and present[0] == 1:
+            bias[:] = 8.0
+        return w, bias
+    clf = LogisticRegression(C=C, max_iter=2000, class_weight=class_weight, random_state=seed)
+    clf.fit(Xi, y, sample_weight=sample_weight)
+    if kind != "multiclass":
+        return clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
+    w = np.zeros((len(classes), Xi.shape[1]), np.float32)
+    bias = np.full(len(classes), -30.0, np.float32)  # classes never seen in training
+    for j, cl in enumerate(clf.classes_):
+        if len(clf.classes_) == 2:  # sklearn gives one row for two classes
+            sign = 1.0 if j == 1 else -1.0
+            w[int(cl)] = sign * clf.coef_[0] / 2
+            bias[int(cl)] = sign * clf.intercept_[0] / 2
+        else:
+            w[int(cl)] = clf.coef_[j]
+            bias[int(cl)] = clf.intercept_[j]
+    return w, bias
+
+
+def out_of_fold_logits(X: sparse.csr_matrix, rows: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, kind: str,
+                       classes: list[str], C: float, class_weight: Any, seed: int, folds: int = 5) -> np.ndarray:
+    """Each labelled row's logits from a linear head fitted without that row (``folds`` folds by row index; a
+    text's soft-label rows share its fold), shape ``(len(rows), classes)``: what a network stacked on the linear
+    head learns from, since the linear head's logits on its own training rows are overconfident."""
+    rows = np.asarray(rows)
+    out = np.zeros((len(rows), len(classes) if kind == "multiclass" else 1), np.float32)
+    fold = rows % folds
+    for f in range(folds):
+        test = fold == f
+        if not test.any():
+            continue
+        train = ~test
+        w, bias = fit_linear_head(X[rows[train]], y[train], sample_weight[train], kind, classes, C, class_weight,
+                                  seed)
+        out[test] = np.asarray(X[rows[test]] @ w.T) + bias
+    return out
+
+
 def fit_heads(X: sparse.csr_matrix, targets: dict[str, tuple[str, list[str], np.ndarray, np.ndarray]],
               C: dict[str, float] | None = None, class_weight: dict[str, Any] | None = None,
               weights: dict[str, np.ndarray] | None = None, seed: int = 0) -> LinearHeads:
     """Train every head. ``targets[name] = (kind, classes, row_idx, y)`` — rows of X labelled for the head
     and their labels (class indices for multiclass, 0/1 for binary)."""
-    from sklearn.linear_model import LogisticRegression
-
     heads: list[Head] = []
     rows_w: list[np.ndarray] = []
     rows_b: list[float] = []
     r = 0
     for name, (kind, classes, idx, y) in targets.items():
-        c = (C or {}).get(name, 2.0)
-        cw = (class_weight or {}).get(name, "balanced")
-        Xi = X[idx]
-        present = np.unique(y)
-        if len(present) < 2:  # nothing to learn: a constant head (bias only)
-            n_rows = len(classes) if kind == "multiclass" else 1
-            w = np.zeros((n_rows, X.shape[1]), np.float32)
-            bias = np.full(n_rows, -8.0, np.float32)
-            if kind == "multiclass":
-                bias[int(present[0]) if len(present) else 0] = 8.0
-            elif len(present) and present[0] == 1:
-                bias[:] = 8.0
-        else:
-            clf = LogisticRegression(C=c, max_iter=2000, class_weight=cw, random_state=seed)
-            sw = (weights or {}).get(name)
-            clf.fit(Xi, y, sample_weight=sw)
-            if kind == "multiclass":
-                w = np.zeros((len(classes), X.shape[1]), np.float32)
-                bias = np.full(len(classes), -30.0, np.float32)  # classes never seen in training
-                for j, cl in enumerate(clf.classes_):
-                    if len(clf.classes_) == 2:  # sklearn gives one row for two classes
-                        sign = 1.0 if j == 1 else -1.0
-                        w[int(cl)] = sign * clf.coef_[0] / 2
-                        bias[int(cl)] = sign * clf.intercept_[0] / 2
-                    else:
-                        w[int(cl)] = clf.coef_[j]
-                        bias[int(cl)] = clf.intercept_[j]
-            else:
-                w = clf.coef_.astype(np.float32)
-                bias = clf.intercept_.astype(np.float32)
+        w, bias = fit_linear_head(X[idx], y, (weights or {}).get(name), kind, classes, (C or {}).get(name, 2.0),
+                                  (class_weight or {}).get(name, "balanced"), seed)
         n_rows = w.shape[0]
         heads.append(Head(name, kind, classes, slice(r, r + n_rows)))
         r += n_rows
