@@ -1,7 +1,7 @@
 """The embedded default model: one featurizer, many linear heads (softmax for single-label tasks,
 independent logistic heads for multi-label tasks). Trained by `cxnlp train`, shipped in models/<name>/.
-A head may also have a small dense network over the featurizer's dense block (sentence embedding, cue counts,
-surface signals) whose probabilities are blended with the linear head's (:class:`DenseHead`).
+A multiclass head may also have a small network stacked on it (:class:`DenseHead`): it reads the featurizer's
+dense block (sentence embedding, cue counts, surface signals) and the linear head's logits.
 
 Files in a model directory: ``meta.json`` (name, version, heads, training data, metrics), the featurizer's
 vocabularies and idf arrays, ``heads.npz`` (weights as a sparse float16 matrix, biases) and, when meta.json
@@ -55,9 +55,7 @@ class LinearHeads:
         h = self.heads[name]
         z = logits[:, h.rows]
         if h.kind == "multiclass":
-            z = z - z.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            return e / e.sum(axis=1, keepdims=True)
+            return _softmax(z)
         p = 1.0 / (1.0 + np.exp(-z[:, 0]))
         return np.stack([1 - p, p], axis=1)
 
@@ -294,8 +292,8 @@ def _read_heads(p: Path) -> tuple[sparse.csr_matrix, np.ndarray]:
 
 
 def _read_dense(p: Path, spec: Any, n_inputs: int, classes: dict[str, int]) -> dict[str, DenseHead]:
-    """The dense heads listed in meta.json (``spec``: name -> blend, hidden), checked against the featurizer's
-    dense columns and the linear heads' classes."""
+    """The dense heads listed in meta.json (``spec``: name -> blend, stack, hidden), checked against the
+    featurizer's dense columns and the linear heads' classes."""
     if not isinstance(spec, dict):
         raise ModelFileError("meta.json", "dense_heads is not a mapping")
     out: dict[str, DenseHead] = {}
