@@ -139,17 +139,15 @@ def cmd_tag(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from cxnlp.classify.evaluate import format_report
     from cxnlp.classify.taxonomy import load_taxonomy
-    from cxnlp.classify.train import dense_blend_problem, gold_share_problem, train_model
+    from cxnlp.classify.train import share_problem, train_model
     from cxnlp.config import find_root, load_settings
 
     root = Path(args.root).resolve() if args.root else find_root()
     own = None if args.no_own else (args.own or root / "data" / "labelled")
-    if args.gold_share is not None and gold_share_problem(args.gold_share):
-        print(f"--gold-share {gold_share_problem(args.gold_share)}", file=sys.stderr)
-        return 2
-    if args.dense_blend is not None and dense_blend_problem(args.dense_blend):
-        print(f"--dense-blend {dense_blend_problem(args.dense_blend)}", file=sys.stderr)
-        return 2
+    for flag, share in (("--gold-share", args.gold_share), ("--dense-blend", args.dense_blend)):
+        if share is not None and share_problem(share):
+            print(f"{flag} {share_problem(share)}", file=sys.stderr)
+            return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     if args.e5:
         from cxnlp.classify.e5train import train_e5

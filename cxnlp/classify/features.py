@@ -121,7 +121,7 @@ class Featurizer:
 
     @property
     def n_features(self) -> int:
-        n = len(self.word.vocabulary_) + len(self.char.vocabulary_) + len(self.cue_keys) + len(SURFACE_NAMES)
+        n = self.dense_start + len(self.cue_keys) + len(SURFACE_NAMES)
         return n + (512 if self.use_embeddings else 0)
 
     def word_feature_names(self) -> np.ndarray:

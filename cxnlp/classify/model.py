@@ -425,6 +425,11 @@ def out_of_fold_logits(X: sparse.csr_matrix, rows: np.ndarray, y: np.ndarray, sa
     return out
 
 
+def head_options(name: str, C: dict[str, float] | None, class_weight: dict[str, Any] | None) -> tuple[float, Any]:
+    """A head's regularisation C and class weighting: the given ones, else C 2 and balanced classes."""
+    return (C or {}).get(name, 2.0), (class_weight or {}).get(name, "balanced")
+
+
 def fit_heads(X: sparse.csr_matrix, targets: dict[str, tuple[str, list[str], np.ndarray, np.ndarray]],
               C: dict[str, float] | None = None, class_weight: dict[str, Any] | None = None,
               weights: dict[str, np.ndarray] | None = None, seed: int = 0) -> LinearHeads:
@@ -435,8 +440,8 @@ def fit_heads(X: sparse.csr_matrix, targets: dict[str, tuple[str, list[str], np.
     rows_b: list[float] = []
     r = 0
     for name, (kind, classes, idx, y) in targets.items():
-        w, bias = fit_linear_head(X[idx], y, (weights or {}).get(name), kind, classes, (C or {}).get(name, 2.0),
-                                  (class_weight or {}).get(name, "balanced"), seed)
+        w, bias = fit_linear_head(X[idx], y, (weights or {}).get(name), kind, classes,
+                                  *head_options(name, C, class_weight), seed)
         n_rows = w.shape[0]
         heads.append(Head(name, kind, classes, slice(r, r + n_rows)))
         r += n_rows

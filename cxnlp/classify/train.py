@@ -14,7 +14,7 @@ from cxnlp.classify.data import PUBLIC_LOADERS, Example, load_own, load_public, 
 from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences, format_report
 from cxnlp.classify.features import Featurizer, use_available
 from cxnlp.classify.model import (SENTENCE_TYPES, SENTIMENT, DenseHead, EmbeddedModel, fit_dense_head, fit_heads,
-                                  out_of_fold_logits, stacked_inputs)
+                                  head_options, out_of_fold_logits, stacked_inputs)
 from cxnlp.classify.tagger import Tagger, doc_and_sentence_embeddings
 from cxnlp.classify.taxonomy import Taxonomy
 from cxnlp.classify.text import Sentence, split_sentences_batch
@@ -39,14 +39,10 @@ DENSE_FOLDS = 5
 DENSE_HEADS = ("sentiment",)
 
 
-def gold_share_problem(share: float) -> str | None:
-    """Why ``share`` is no valid gold share (None when it is one): the check of train_model and the CLI."""
+def share_problem(share: float) -> str | None:
+    """Why ``share`` is no valid share (None when it is one): the check of train_model and the CLI for the gold
+    share and the dense heads' blend."""
     return None if 0.0 <= share <= 1.0 else f"must be between 0 and 1, not {share:g}"
-
-
-def dense_blend_problem(blend: float) -> str | None:
-    """Why ``blend`` is no valid share for the dense heads' probabilities (None when it is one); 0: no dense head."""
-    return None if 0.0 <= blend <= 1.0 else f"must be between 0 and 1, not {blend:g}"
 
 
 def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: Taxonomy, n_docs: int,
@@ -139,8 +135,7 @@ def fit_dense_heads(X, dense_start: int, targets, blend: float, heads: Sequence[
         t0 = time.perf_counter()
         D = X[rows][:, dense_start:].toarray()
         if stack:
-            z = out_of_fold_logits(X, rows, ys, ws, kind, classes, (C or {}).get(name, 2.0),
-                                   (class_weight or {}).get(name, "balanced"), seed, folds)
+            z = out_of_fold_logits(X, rows, ys, ws, kind, classes, *head_options(name, C, class_weight), seed, folds)
             D = stacked_inputs(D, z, stack)
         out[name] = fit_dense_head(D, ys, ws, len(classes), blend, seed=seed, stack=stack)
         log.info("dense head %s: %d rows x %d inputs in %.0f s", name, D.shape[0], D.shape[1],
@@ -178,10 +173,9 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     (1.0: gold only). ``ratings`` are weakly labelled rated texts (``split`` train/test); their held-out part is
     scored before (``before_tagger``) and after. With ``dense_blend`` > 0 the sentiment head gets a dense network
     too (:func:`fit_dense_heads`)."""
-    if gold_share_problem(gold_share):
-        raise ValueError(f"gold_share {gold_share_problem(gold_share)}")
-    if dense_blend_problem(dense_blend):
-        raise ValueError(f"dense_blend {dense_blend_problem(dense_blend)}")
+    for what, share in (("gold_share", gold_share), ("dense_blend", dense_blend)):
+        if share_problem(share):
+            raise ValueError(f"{what} {share_problem(share)}")
     t0 = time.perf_counter()
     examples: list[Example] = []
     if public_data:
