@@ -370,6 +370,39 @@ def test_request_retag_and_write_tags_replace_rows(backend, project, request):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_tag_writes_replace_what_an_earlier_write_or_the_topic_stage_left(backend, project, request):
+    """First-time tag writes take plain inserts; a text that already has a vector (stored by the topic stage) or
+    tags (a re-tag) is replaced in the same call, with nothing doubled and nothing half-written."""
+    from cxnlp.store.common import tag_tables
+    from cxnlp.store.topics_sql import upsert_vectors, vector_table
+
+    url = _fresh_url(backend, request)
+    make_project(project, url)
+    result = StubTagger().tag_batch(["Alles gut"])[0]
+
+    def write(ids, label, run, blob):
+        docs, tags = tag_tables([(i, result) for i in ids], [(i, "sentiment", label, 0.9, []) for i in ids])
+        store.write_tag_tables(docs, tags, "stub", "1", run, vectors=vector_table(ids, [blob] * len(ids), "enc-b"))
+
+    with open_for(project) as store:
+        with store.transaction() as con:  # the topic stage stored a vector for t2 before it was ever tagged
+            upsert_vectors(con, vector_table(["t2"], [b"old"], "enc-a"))
+        write(["t1"], "positive", "r1", b"v1")  # nothing stored for t1: the plain inserts
+        write(["t2", "t3"], "positive", "r1", b"v2")  # t2's vector is there: the batch is replaced as a whole
+        write(["t1", "t4"], "negative", "r2", b"v3")  # a re-tag of t1 beside a new text
+        assert sorted(store.query("SELECT feedback_id, label, run_id FROM tags")) == [
+            ("t1", "negative", "r2"), ("t2", "positive", "r1"), ("t3", "positive", "r1"), ("t4", "negative", "r2")]
+        assert store.count("tag_state") == 4
+        assert sorted((r[0], r[1], bytes(r[2])) for r in store.query(
+            "SELECT feedback_id, encoder, vec FROM text_vectors")) == [
+            ("t1", "enc-b", b"v3"), ("t2", "enc-b", b"v2"), ("t3", "enc-b", b"v2"), ("t4", "enc-b", b"v3")]
+        with pytest.raises(Exception):  # a bad row fails the replacement too, and leaves the earlier write
+            docs, tags = tag_tables([("t3", result)], [("t3", "sentiment", None, 0.9, [])])
+            store.write_tag_tables(docs, tags, "stub", "1", "r3")
+        assert store.query("SELECT label, run_id FROM tags WHERE feedback_id = 't3'") == [("positive", "r1")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_failing_batch_leaves_nothing_behind(backend, project, request):
     from cxnlp.schema import Feedback
 

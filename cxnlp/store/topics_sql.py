@@ -102,14 +102,18 @@ def vector_table(ids: Sequence[str], blobs: Sequence[bytes | None], encoder: str
                      "vec": pa.array([k[1] for k in keep], pa.binary())})
 
 
+# the rows of a registered view (feedback_id, encoder, vec) into text_vectors, replacing stored vectors of the same ids
+UPSERT_VECTORS = ("INSERT INTO text_vectors SELECT feedback_id, encoder, vec FROM {view} "
+                  "ON CONFLICT (feedback_id) DO UPDATE SET encoder = excluded.encoder, vec = excluded.vec")
+
+
 def upsert_vectors(con, tbl: pa.Table) -> None:
     """Inside a write transaction: the rows of :func:`vector_table`, replacing stored vectors of the same ids."""
     if not tbl.num_rows:
         return
     con.register("_vecs", tbl)
     try:
-        con.execute("INSERT INTO text_vectors SELECT feedback_id, encoder, vec FROM _vecs "
-                    "ON CONFLICT (feedback_id) DO UPDATE SET encoder = excluded.encoder, vec = excluded.vec")
+        con.execute(UPSERT_VECTORS.format(view="_vecs"))
     finally:
         con.unregister("_vecs")
 
