@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/tagging.py
 	$(PY) benchmarks/review.py
+	$(PY) benchmarks/store_writes.py
 
 clean:
 	rm -rf var/ .pytest_cache
