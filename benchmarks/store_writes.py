@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def cpu_seconds() -> float:
@@ -31,8 +30,9 @@ def cpu_seconds() -> float:
 def main() -> None:
     import pyarrow.compute as pc
 
-    from cxnlp.classify.stage import build_tagger, result_tables, tag_with_vectors, write_results
+    from cxnlp.classify.stage import build_tagger, result_tables, tag_with_vectors
     from cxnlp.config import load_settings
+    from cxnlp.engine import write_result_tables
     from cxnlp.samplegen import iter_records
     from cxnlp.store.duck import DuckDBStore
 
@@ -53,7 +53,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(Path(tmp) / "bench.duckdb", memory_limit=store_cfg.get("duckdb_memory"),
                             checkpoint=store_cfg.get("duckdb_checkpoint"))
-        counts = docs.column("n_tags").to_pylist()
         written, copy = 0, 0
         total_cpu, total_wall = cpu_seconds(), time.perf_counter()
         while written < args.texts:
@@ -63,17 +62,13 @@ def main() -> None:
                 d = docs.set_column(0, "id", pc.binary_join_element_wise(docs.column("id"), suffix, ""))
                 t = tags.set_column(0, "feedback_id",
                                     pc.binary_join_element_wise(tags.column("feedback_id"), suffix, ""))
-                at = 0
-                for s in range(0, d.num_rows, args.batch_size):
-                    k = sum(counts[s:s + args.batch_size])
-                    write_results(store, d.slice(s, args.batch_size), t.slice(at, k), name, version, "bench")
-                    at += k
-                written += d.num_rows
+                written += write_result_tables(store, d, t, name, version, "bench", args.batch_size)
                 copy += 1
             print(f"  {written:>9,} texts stored: this round {cpu_seconds() - c0:5.1f} s CPU, "
                   f"{time.perf_counter() - w0:5.1f} s wall")
-        print(f"wrote {written:,} texts' results in {time.perf_counter() - total_wall:.1f} s wall, "
-              f"{cpu_seconds() - total_cpu:.1f} s CPU ({(cpu_seconds() - total_cpu) / written * 1e6:.0f} µs per text)")
+        cpu, wall = cpu_seconds() - total_cpu, time.perf_counter() - total_wall
+        print(f"wrote {written:,} texts' results in {wall:.1f} s wall, {cpu:.1f} s CPU "
+              f"({cpu / written * 1e6:.0f} µs per text)")
         store.close()
 
 

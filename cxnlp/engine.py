@@ -435,12 +435,17 @@ def read_results(path: str | Path):
 # --------------------------------------------------------------------------------------- flow side
 def write_partition_results(store, path: Path, model: str, model_version: str, run_id: str,
                             batch_size: int) -> int:
-    """Writes a partition's result tables into the store, one transaction per batch of ``batch_size`` texts
-    (with their tag rows). Returns the number of texts."""
+    """Writes a partition's result files into the store (:func:`write_result_tables`). Returns the number of
+    texts."""
+    return write_result_tables(store, read_results(path), read_results(f"{path}.tags"), model, model_version,
+                               run_id, batch_size)
+
+
+def write_result_tables(store, docs, tags, model: str, model_version: str, run_id: str, batch_size: int) -> int:
+    """Writes result tables (:func:`cxnlp.classify.stage.result_tables`) into the store, one transaction per batch
+    of ``batch_size`` texts (with their tag rows). Returns the number of texts."""
     from cxnlp.classify.stage import write_results
 
-    tags = read_results(f"{path}.tags")
-    docs = read_results(path)
     counts = docs.column("n_tags").to_pylist()
     n, at = 0, 0
     for s in range(0, docs.num_rows, batch_size):
