@@ -477,3 +477,35 @@ def test_placeholders_are_never_rematched():
 def test_adversarial_inputs_are_handled_idempotently(text):
     once, _ = redact(text)
     assert redact(once)[0] == once
+
+
+def test_letters_only_values_hold_nothing_to_redact():
+    """The mapper skips the redactor for metadata values made of letters only ("review", "Berlin"): every rule
+    needs a digit, '@', a space or punctuation. This holds the rules to that, also for name cue words."""
+    from hypothesis import given, settings, strategies as st
+
+    r = Redactor()
+    cues = ["Herr", "Frau", "Gruß", "Grüße", "LG", "VG", "MfG", "Ihr", "Dein", "Name", "heiße", "Kundennummer",
+            "IBAN", "Konto", "Max", "Müller", "at", "dot", "de", "com", "rt", "Straße"]
+    for w in cues + ["".join(cues), "MaxMustermannGrüßeLG"]:
+        assert w.isalpha() and r.redact(w) == (w, {}), w
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from(cues + list("aeiouÄÖÜßxyzAEZ")), min_size=1, max_size=12).map("".join))
+    def check(w):
+        assert r.redact(w) == (w, {})
+
+    check()
+
+
+def test_mapper_redacts_metadata_with_pii_and_keeps_plain_words():
+    from cxnlp.config import SourceConfig
+    from cxnlp.ingest.language import LanguageDetector
+    from cxnlp.ingest.mapping import RowMapper
+
+    cfg = SourceConfig(name="s", path="x", source="ticket", format="jsonl",
+                       columns={"id": "id", "text": "text", "created_at": "ts"})
+    m = RowMapper(cfg, redactor=Redactor(), detector=LanguageDetector(), author_salt="s")
+    fb = m.map({"id": "1", "text": "Die Lieferung kam zwei Tage zu spät an.", "ts": "2026-01-02",
+                "agent": "Herr Müller", "contact": "anna@example.de", "queue": "Versand", "city": "Köln"})
+    assert fb.meta == {"agent": "Herr [NAME]", "contact": "[EMAIL]", "queue": "Versand", "city": "Köln"}

@@ -182,6 +182,9 @@ class RowMapper:
         self.redact_meta = redact_meta
         self.mapped_cols = set(cfg.columns.values())
         self.drop = set(drop_columns or ())
+        self._skip_meta = self.mapped_cols | self.drop  # input columns that never go into meta
+        self._columns = tuple(cfg.columns.items())  # (schema field, input column)
+        self._ratings = tuple(f for f in RATING_RANGES if f in cfg.columns)
 
     def author_hash(self, author: Any) -> str | None:
         if author is None:
@@ -191,19 +194,22 @@ class RowMapper:
             return None
         return hmac.new(self.salt, a.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
-    def _get(self, fields: dict[str, Any], target: str) -> Any:
-        col = self.cfg.columns.get(target)
-        if col is None:
-            return None
-        v = fields.get(col)
-        if isinstance(v, str):
-            v = v.strip()
-            return v or None
-        return v
+    def values(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The mapped input values by schema field (strings stripped, empty ones None); unmapped fields absent."""
+        out: dict[str, Any] = {}
+        get = fields.get
+        for target, col in self._columns:
+            v = get(col)
+            if isinstance(v, str):
+                v = v.strip() or None
+            out[target] = v
+        return out
 
     def map(self, fields: dict[str, Any]) -> Feedback:
         cfg = self.cfg
-        raw_text = self._get(fields, "text")
+        val = self.values(fields)
+        get = val.get
+        raw_text = get("text")
         if raw_text is None:
             raise RowRejected("empty_text", "no text")
         if not isinstance(raw_text, str):
@@ -215,16 +221,16 @@ class RowMapper:
             raise RowRejected("empty_text", "nothing left after removing markup and whitespace")
         if len(text) > self.max_chars:
             raise RowRejected("oversize_text", f"{len(text)} characters > {self.max_chars}")
-        created_at = parse_datetime(self._get(fields, "created_at"), self.tz, cfg.date_format)
-        ratings = {f: parse_rating(self._get(fields, f), f) for f in RATING_RANGES if f in cfg.columns}
-        ext = self._get(fields, "id")
+        created_at = parse_datetime(get("created_at"), self.tz, cfg.date_format)
+        ratings = {f: parse_rating(get(f), f) for f in self._ratings}
+        ext = get("id")
         if "id" in cfg.columns and ext is None:
             raise RowRejected("missing_id", f"column {cfg.columns['id']!r} is empty")
         ext_id = None if ext is None else str(ext)
-        author = self._get(fields, "author")
+        author = get("author")
         author_h = self.author_hash(author)
         text, pii = self.redactor.redact(text)
-        title = self._get(fields, "title")
+        title = get("title")
         if title is not None:
             title = normalize_text(str(title)) or None
             if title:
@@ -233,15 +239,19 @@ class RowMapper:
                     pii[k] = pii.get(k, 0) + v
         rid = record_id(cfg.name, ext_id, created_at, text, author_h)
         lang, lscore = self.detector.detect(text)
-        channel = self._get(fields, "channel") if "channel" in cfg.columns else None
+        channel = get("channel")
         channel = str(channel).strip().lower() if channel is not None else cfg.channel
-        thread = self._get(fields, "thread_id")
+        thread = get("thread_id")
         meta: dict[str, Any] = {}
+        skip = self._skip_meta
         for k, v in fields.items():
-            if k in self.mapped_cols or k in self.drop or v is None or v == "":
+            if v is None or v == "" or k in skip:
                 continue
-            if isinstance(v, str) and self.redact_meta:
-                v, _ = self.redactor.redact(v)
+            if isinstance(v, str):
+                # a value of letters only holds no PII a rule could find (each needs a digit, '@', a space or
+                # punctuation): "review", "android", "Berlin" skip the redactor
+                if self.redact_meta and not v.isalpha():
+                    v, _ = self.redactor.redact(v)
             elif isinstance(v, datetime):
                 v = v.isoformat()
             elif not isinstance(v, (int, float, bool, str)):
@@ -249,7 +259,7 @@ class RowMapper:
                 if _depth(v) > MAX_META_DEPTH:
                     v = json.dumps(v, ensure_ascii=False)
             meta[k] = v
-        declared = self._get(fields, "language")
+        declared = get("language")
         if declared:
             meta["declared_language"] = str(declared)
         return Feedback(
@@ -265,9 +275,9 @@ class RowMapper:
             language_score=lscore,
             author_hash=author_h,
             thread_id=None if thread is None else str(thread),
-            likes=parse_count(self._get(fields, "likes")),
-            shares=parse_count(self._get(fields, "shares")),
-            replies=parse_count(self._get(fields, "replies")),
+            likes=parse_count(get("likes")),
+            shares=parse_count(get("shares")),
+            replies=parse_count(get("replies")),
             content_hash=content_hash(text),
             near_key=near_key(text, cfg.source, author_h, rid, self.min_words),
             pii=pii,
