@@ -62,8 +62,11 @@ def bench_embedded(texts: list[str]) -> None:
         n += 1
     secs = time.perf_counter() - t0
     chars = sum(map(len, texts)) / len(texts)
-    print(f"embedded {tagger.model.name} {tagger.model.version}: load {load:.1f} s; {n:,} docs "
-          f"(mean {chars:.0f} chars) in {secs:.1f} s = {n / secs:,.0f} docs/s; rss {rss_mb():.0f} MiB")
+    from cxnlp.classify.use_encoder import resolve_precision
+
+    print(f"embedded {tagger.model.name} {tagger.model.version} (sentence encoder in {resolve_precision()}): "
+          f"load {load:.1f} s; {n:,} docs (mean {chars:.0f} chars) in {secs:.1f} s = {n / secs:,.0f} docs/s; "
+          f"rss {rss_mb():.0f} MiB")
 
 
 def _tag_part(root: str, texts: list[str]) -> int:

@@ -67,6 +67,81 @@ def test_bfloat16_stays_close_to_float32(enc32, sample_texts):
     assert not np.array_equal(a, b)  # it really ran in another precision
 
 
+def test_int8_stays_close_to_float32(enc32, sample_texts):
+    texts = TRICKY + sample_texts[:300]
+    a = enc32.encode(texts)
+    enc8 = UseEncoder("int8")
+    q = enc8.encode(texts)
+    cos = (a * q).sum(1)
+    assert cos.mean() > 0.9995 and cos.min() > 0.995, (cos.mean(), cos.min())
+    assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-4)
+    assert not np.array_equal(a, q)
+    # the input scales are fixed, so a text's vector does not depend on the texts batched with it
+    assert np.allclose(enc8.encode(texts[:3]), q[:3], atol=1e-5)
+    assert np.allclose(enc8.encode(texts[-1:]), q[-1:], atol=1e-5)
+
+
+def test_int8_scales_missing_or_corrupt_fail_clearly(tmp_path, monkeypatch):
+    from cxnlp.classify import use_encoder as ue
+
+    monkeypatch.setattr(ue, "INT8_SCALES", tmp_path / "use_int8_scales.npy")
+    with pytest.raises(FileNotFoundError, match="use_int8_scales.npy is missing.*calibrate"):
+        UseEncoder("int8")
+    np.save(ue.INT8_SCALES, np.ones((6, 255), np.float32))
+    with pytest.raises(ValueError, match="corrupt.*calibrate"):
+        UseEncoder("int8")
+    np.save(ue.INT8_SCALES, -np.ones((6, 256), np.float32))
+    with pytest.raises(ValueError, match="corrupt"):
+        ue.load_int8_scales()
+
+
+def test_calibration_takes_each_channels_largest_input(monkeypatch):
+    import torch
+
+    from cxnlp.classify import use_encoder as ue
+
+    texts = ["Die Lieferung kam nie an!!! 😡", "Super Beratung in der Filiale, gerne wieder.", "ok"]
+    sc = ue.calibrate_int8(texts)
+    assert sc.shape == (6, 256) and sc.dtype == np.float32 and (sc > 0).all()
+    # more text can only widen a channel's range
+    wider = ue.calibrate_int8(texts + ["Kundenservice " * 50, "🙄🙄🙄 !!!"])
+    assert (wider >= sc - 1e-7).all() and (wider > sc).any()
+    # an encoder built with scales from these texts alone (none of their inputs saturates) stays close to float32
+    monkeypatch.setattr(ue, "load_int8_scales", lambda: sc)
+    enc = UseEncoder("int8")
+    assert torch.allclose(enc.int8["conv"][0][0], torch.from_numpy(1 / sc[0]))
+    a = UseEncoder("float32").encode(texts)
+    assert ((enc.encode(texts) * a).sum(1) > 0.998).all()
+
+
+@pytest.mark.slow
+def test_shipped_int8_scales_are_the_calibration_of_the_checkout():
+    from cxnlp.classify import use_encoder as ue
+
+    assert np.allclose(ue.load_int8_scales(), ue.calibrate_int8(ue.calibration_texts()), rtol=1e-5)
+
+
+def test_int8_projection_multiplies_the_stored_codes():
+    """The integer projection (uint8 codes times the quantised weight, plus the offset term) equals the float
+    product of the dequantised embedding and the same quantised weight."""
+    import torch
+
+    from cxnlp.classify.use_encoder import N_CHUNKS
+
+    e = UseEncoder("int8")
+    flat = torch.tensor(e.token_ids(["Die Rücksendung hat drei Wochen gedauert, Hotline nie erreichbar."])[0])
+    chunk = flat % N_CHUNKS
+    codes = e.table[flat]
+    emb = codes.to(torch.float32) * e.scale[chunk, None] + e.lo[chunk, None]
+    wq, ws = e.int8["proj"]
+    want = emb @ (wq.to(torch.float32) * ws) + e.proj_b
+    got = torch._int_mm(codes, wq).to(torch.float32).mul_(ws).mul_(e.scale[chunk, None])
+    got.addcmul_(e.lo[chunk, None], e.int8["proj_sum"]).add_(e.proj_b)
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-3)
+    full = emb @ e.proj_w + e.proj_b  # and the weight's quantisation costs well under 1 %
+    assert ((got - full).norm() / full.norm()).item() < 0.01
+
+
 def test_batching_does_not_change_a_text_embedding(enc32):
     texts = TRICKY * 30  # several forward batches of TOKEN_BUDGET tokens
     many = enc32.encode(texts)
@@ -80,10 +155,23 @@ def test_precision_choice(monkeypatch):
     assert resolve_precision("float32") == "float32"
     monkeypatch.setenv("CXNLP_CPU_PRECISION", "bfloat16")
     assert resolve_precision() == "bfloat16"
+    monkeypatch.setattr("cxnlp.classify.use_encoder.int8_native", lambda: False)
     monkeypatch.setattr("cxnlp.classify.use_encoder.bf16_native", lambda: False)
     assert resolve_precision("auto") == "float32"
     monkeypatch.setattr("cxnlp.classify.use_encoder.bf16_native", lambda: True)
     assert resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr("cxnlp.classify.use_encoder.int8_native", lambda: True)
+    assert resolve_precision("auto") == "int8"
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "int8")
+    assert resolve_precision() == "int8"
+    # the e5 tagger has no int8 path: where the encoder takes int8 it multiplies in bfloat16 if the CPU can
+    from cxnlp.classify import e5model
+
+    monkeypatch.setattr(e5model, "bf16_native", lambda: True)
+    assert e5model.autocast_precision("cpu") == "bfloat16"
+    monkeypatch.setattr(e5model, "bf16_native", lambda: False)
+    assert e5model.autocast_precision("cpu") == "float32"
+    assert e5model.autocast_precision("cuda:0") == "float16"
     with pytest.raises(ValueError, match="float16"):
         resolve_precision("float16")
 

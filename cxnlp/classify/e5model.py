@@ -26,7 +26,7 @@ import numpy as np
 
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT, ModelError
 from cxnlp.classify.tagger import BatchTagging
-from cxnlp.classify.use_encoder import resolve_precision
+from cxnlp.classify.use_encoder import bf16_native, resolve_precision
 
 log = logging.getLogger("cxnlp.e5")
 
@@ -75,7 +75,12 @@ def autocast_precision(device: str) -> str:
     that multiplies bf16 natively (see use_encoder.resolve_precision; CXNLP_CPU_PRECISION overrides), else float32."""
     if device.startswith("cuda"):
         return "float16"
-    return "bfloat16" if device == "cpu" and resolve_precision() == "bfloat16" else "float32"
+    if device != "cpu":
+        return "float32"
+    p = resolve_precision()
+    # int8 is the sentence encoder's choice where the CPU has VNNI; the e5 tagger has no int8 path and takes
+    # bfloat16 there when the CPU multiplies it natively
+    return "bfloat16" if p == "bfloat16" or (p == "int8" and bf16_native()) else "float32"
 
 
 def autocast(device: str):
