@@ -23,6 +23,9 @@ def test_contract_shape(tagger):
     assert abs(sum(r["sentiment"]["scores"].values()) - 1) < 1e-3
     assert [s["text"] for s in r["sentences"]] == ["Die Lieferung kam viel zu spät.", "Der Support war aber freundlich!"]
     assert r["model"]["name"] == "cxnlp-de-small" and r["model"]["version"]
+    from cxnlp.classify.use_encoder import use_encoder
+
+    assert r["model"]["precision"] == use_encoder().precision  # the encoder that computed it: int8/bf16/fp32
     for key in ("emotions", "facets", "touchpoints", "phase", "relevance", "offensive", "sustainability", "churn"):
         assert key in r
 

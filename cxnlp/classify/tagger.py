@@ -125,7 +125,14 @@ class Tagger(BatchTagging):
 
     @property
     def model_info(self) -> dict[str, str]:
-        return {"name": self.model.name, "version": self.model.version}
+        info = {"name": self.model.name, "version": self.model.version}
+        if self.model.featurizer.use_embeddings:
+            from cxnlp.classify.use_encoder import use_encoder
+
+            # the arithmetic of the sentence encoder the featurizer uses (int8 / bfloat16 / float32, chosen by the
+            # CPU): results of one text may differ in the third decimal place between them
+            info["precision"] = use_encoder().precision
+        return info
 
     def sentence_probs(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Sentence sentiment and Erlebnis/Erfahrung type probabilities for texts read as single sentences."""
