@@ -62,9 +62,9 @@ def bench_embedded(texts: list[str]) -> None:
         n += 1
     secs = time.perf_counter() - t0
     chars = sum(map(len, texts)) / len(texts)
-    from cxnlp.classify.use_encoder import resolve_precision
+    from cxnlp.classify.use_encoder import use_encoder
 
-    print(f"embedded {tagger.model.name} {tagger.model.version} (sentence encoder in {resolve_precision()}): "
+    print(f"embedded {tagger.model.name} {tagger.model.version} (sentence encoder in {use_encoder().precision}): "
           f"load {load:.1f} s; {n:,} docs (mean {chars:.0f} chars) in {secs:.1f} s = {n / secs:,.0f} docs/s; "
           f"rss {rss_mb():.0f} MiB")
 

@@ -321,20 +321,13 @@ def calibrate_int8(texts: Sequence[str]) -> np.ndarray:
 
 
 def calibration_texts() -> list[str]:
-    """Deterministic calibration texts from a checkout: the own labelled set, the sample exports and 3,000
-    generated records (reviews, posts, tickets; emoji, typos, English, long e-mails)."""
-    import json
-
+    """Deterministic calibration texts from a checkout: the own labelled set (data/labelled) and 3,000 generated
+    records (reviews, posts, tickets; emoji, typos, English, long e-mails)."""
+    from cxnlp.classify.data import load_own
     from cxnlp.samplegen import iter_records
 
     root = Path(__file__).resolve().parents[2]
-    texts: list[str] = []
-    for f in sorted((root / "data" / "labelled").glob("*.jsonl")):
-        for line in f.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                t = json.loads(line).get("text")
-                if isinstance(t, str) and t.strip():
-                    texts.append(t)
+    texts = [e.text for e in load_own(root / "data" / "labelled") if isinstance(e.text, str) and e.text.strip()]
     texts += [r["text"] for r in iter_records(3000, seed=7) if isinstance(r.get("text"), str)]
     return texts
 
