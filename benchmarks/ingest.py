@@ -61,6 +61,8 @@ def main() -> None:
         checkpoints: list[tuple[int, float, float]] = []
         start = time.perf_counter()
         rss_start = rss_mb()
+        r0, k0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu0, kids0 = r0.ru_utime + r0.ru_stime, k0.ru_utime + k0.ru_stime
 
         def on_batch(name: str, n: int) -> None:
             if n % 20 == 0:
@@ -82,12 +84,17 @@ def main() -> None:
                 ingestor = Ingestor(store, settings, batch_size=args.batch_size)
             stats = ingestor.ingest([cfg], "bench", on_batch=on_batch)["bench"]
         total = time.perf_counter() - start
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"rss before ingest: {rss_start:.0f} MiB")
         for rows, secs, mem in checkpoints:
             print(f"  after {rows:>9,} rows: {rows / secs:>8,.0f} rows/s so far, rss {mem:6.0f} MiB")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"ingested {stats.rows_read:,} rows in {total:.1f} s: {stats.rows_read / total:,.0f} rows/s "
               f"(stored {stats.stored:,}, duplicates {stats.duplicates:,}, quarantined {stats.quarantined:,})")
+        if not args.dask:  # the pool's workers have exited: their CPU time is in RUSAGE_CHILDREN
+            n = max(1, stats.rows_read)
+            print(f"cpu per row: this process {(own.ru_utime + own.ru_stime - cpu0) / n * 1e6:.1f} us, mapping "
+                  f"workers {(kids.ru_utime + kids.ru_stime - kids0) / n * 1e6:.1f} us")
         cap = os.environ.get("CXNLP_DUCKDB_MEMORY") or settings.get("store", "duckdb_memory")
         print(f"peak rss {peak:.0f} MiB; cpu cores {os.cpu_count()}; DuckDB memory cap {cap or 'none'} (its block "
               "cache grows up to the cap, then the process stays flat)")

@@ -137,3 +137,33 @@ def test_canonical_matches_its_definition():
         assert canonical(t) == _canonical_by_definition(t)
 
     check()
+
+
+def _tidy_by_definition(text: str) -> str:
+    """normalize_text's whitespace steps, each applied to every text (the function skips those that cannot change
+    the text at hand)."""
+    import re
+
+    ctrl = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u2028\u2029\ufeff]")
+    spaces = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+    newlines = re.compile(r"\s*\n\s*(?:\n\s*)+")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = newlines.sub("\n\n", spaces.sub(" ", ctrl.sub("", text)))
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+def test_whitespace_shortcuts_match_the_full_tidy_up():
+    from hypothesis import given, settings, strategies as st
+
+    cases = ["Die Jeans:  Hab sie  jetzt", " Top ", "Hallo,\n\n\n  danke  \n", "a\r\nb", "x\tY", "\u00a0a", "a\x85",
+             "\x85a\x85 b", "a\u1680\u1680b", "Zeile 1\nZeile 2", "  ", "\n", "ok"]
+    for t in cases:
+        assert normalize_text(t) == _tidy_by_definition(t), repr(t)
+    alphabet = st.sampled_from(list("ab Ü😡.\n\r\t\x00\x0b\x1c\x85\u00a0\u1680\u2003\u200b\u2028\u3000\ufeff"))
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.lists(alphabet, max_size=30).map("".join))
+    def check(t):
+        assert normalize_text(t) == _tidy_by_definition(t)
+
+    check()

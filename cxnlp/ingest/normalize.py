@@ -11,8 +11,10 @@ _BREAK_TAG = re.compile(r"<\s*(?:br|/p|p|/div|div|li|/li|tr|/tr|h[1-6]|/h[1-6])\
 _CTRL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*(?:\n\s*)+")
-# anything that needs more than NFC: control or odd space characters, runs of spaces, line breaks, edges
-_UNTIDY = re.compile("[\x00-\x1f\x7f\u00a0\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]| {2}|^\\s|\\s$")
+# characters that need the full tidy-up: control characters (line breaks aside), tabs, odd spaces and marks.
+# A text without them can only be untidy through runs of plain spaces, line breaks and its edges.
+_ODD = re.compile("[\x00-\x09\x0b-\x1f\x7f\u00a0\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]")
+_RUN = re.compile(" {2,}")
 
 
 def normalize_text(text: str) -> str:
@@ -28,8 +30,14 @@ def normalize_text(text: str) -> str:
             text = _TAG.sub(" ", text)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    if not _UNTIDY.search(text):
-        return text
+    if not _ODD.search(text):
+        # the steps below less those that cannot change such a text (the same result, a third of the time)
+        if "  " in text:
+            text = _RUN.sub(" ", text)
+        if "\n" not in text:
+            return text.strip()
+        text = _NEWLINES.sub("\n\n", text)
+        return "\n".join(line.strip() for line in text.split("\n")).strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CTRL.sub("", text)
     text = _SPACES.sub(" ", text)
