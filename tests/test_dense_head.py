@@ -8,9 +8,9 @@ import pytest
 
 from conftest import NEG, NEU, POS, REPO
 from cxnlp.classify.model import (DenseHead, EmbeddedModel, ModelError, fit_dense_head, fit_linear_head,
-                                  out_of_fold_logits, stacked_inputs)
+                                  merge_dense_heads, out_of_fold_logits, stacked_inputs)
 from cxnlp.classify.taxonomy import load_taxonomy
-from cxnlp.classify.train import train_model
+from cxnlp.classify.train import DENSE_MEMBERS, train_model
 from cxnlp.cli import main
 
 TAX = load_taxonomy(REPO / "configs" / "taxonomy.yaml")
@@ -73,7 +73,11 @@ def test_trained_sentiment_probabilities_blend_the_linear_and_the_dense_head(tra
     head = model.dense["sentiment"]
     assert set(model.dense) == {"sentiment"} and head.blend == 0.4 and head.stack == 0.3
     meta = json.loads((d / "model" / "meta.json").read_text())
-    assert meta["dense_heads"] == {"sentiment": {"blend": 0.4, "stack": 0.3, "hidden": head.W1.shape[1]}}
+    assert meta["dense_heads"] == {"sentiment": {"blend": 0.4, "stack": 0.3, "hidden": head.W1.shape[1],
+                                                 "members": DENSE_MEMBERS}}
+    assert head.W1.shape[1] == 256 * DENSE_MEMBERS  # the shipped recipe's ensemble, merged into one layer
+    card = (d / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"{DENSE_MEMBERS} small networks (one hidden layer of 256 GELU units each" in card
     texts = POS[:3] + NEG[:3] + NEU[:2]
     X = model.features(texts)
     # the dense block: cue counts and surface signals here (no sentence embedding in this test model)
@@ -203,3 +207,75 @@ def test_dense_head_forward_matches_torch():
 def test_cli_rejects_a_dense_blend_outside_0_to_1(capsys):
     assert main(["train", "--dense-blend", "1.5"]) == 2
     assert "--dense-blend must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_merged_heads_average_their_members_logits():
+    rng = np.random.default_rng(1)
+    heads = [DenseHead(rng.normal(size=(5, h)), rng.normal(size=h), rng.normal(size=(h, 3)), rng.normal(size=3), 1.0,
+                       0.3) for h in (4, 7, 4)]
+    D = rng.normal(size=(6, 5)).astype(np.float32)
+    merged = merge_dense_heads(heads)
+    assert merged.W1.shape == (5, 15) and merged.members == 3 and (merged.blend, merged.stack) == (1.0, 0.3)
+    assert np.allclose(merged.logits(D), np.mean([h.logits(D) for h in heads], axis=0), atol=1e-5)
+    assert merge_dense_heads(heads[:1]).members == 1
+    four = merge_dense_heads([merged, heads[0]])  # a merged head counts with its members: the mean of all four
+    assert four.members == 4
+    assert np.allclose(four.logits(D), np.mean([h.logits(D) for h in heads + heads[:1]], axis=0), atol=1e-5)
+    with pytest.raises(ValueError, match="same inputs"):
+        merge_dense_heads([heads[0], DenseHead(heads[0].W1, heads[0].b1, heads[0].W2, heads[0].b2, 0.5, 0.3)])
+    with pytest.raises(ValueError, match="no dense heads"):
+        merge_dense_heads([])
+
+
+def test_an_ensemble_trains_its_members_side_by_side():
+    """Three networks trained at once: each learns XOR on its own (its own weights, row order and dropout), they
+    differ, the merged head's logits are their mean, and the same seed gives the same ensemble."""
+    D, y = xor_data(2000, 0)
+    Dt, yt = xor_data(500, 1)
+    kw = dict(hidden=16, epochs=30, dropout=0.0, input_dropout=0.0, seed=2)
+    ens = fit_dense_head(D, y, np.ones(len(y)), 2, 1.0, members=3, **kw)
+    assert ens.members == 3 and ens.W1.shape == (6, 48) and ens.W2.shape == (48, 2)
+    parts = [DenseHead(ens.W1[:, 16 * j:16 * (j + 1)], ens.b1[16 * j:16 * (j + 1)], ens.W2[16 * j:16 * (j + 1)] * 3,
+                       ens.b2, 1.0) for j in range(3)]
+    # each member's own output layer is its stored block times 3; the shared bias is the members' mean, so the
+    # members' logits are compared after removing it
+    accs = [float((p.probs(Dt).argmax(1) == yt).mean()) for p in parts]
+    assert min(accs) > 0.85, accs  # every member learnt on its own
+    assert not np.allclose(parts[0].W1, parts[1].W1)
+    member_logits = [p.logits(Dt) - ens.b2 for p in parts]
+    assert np.allclose(ens.logits(Dt) - ens.b2, np.mean(member_logits, axis=0), atol=1e-4)
+    again = fit_dense_head(D, y, np.ones(len(y)), 2, 1.0, members=3, **kw)
+    assert np.array_equal(again.W1, ens.W1) and np.array_equal(again.W2, ens.W2)
+
+
+def test_an_ensemble_head_survives_save_and_load(tmp_path, trained):
+    import shutil
+
+    d, model = trained
+    h = model.dense["sentiment"]
+    other = DenseHead(h.W1 * 0.5, h.b1, h.W2, h.b2 + 0.1, h.blend, h.stack, members=h.members)
+    model.dense["sentiment"] = merge_dense_heads([h, other])
+    try:
+        model.save(tmp_path / "ens")
+    finally:
+        model.dense["sentiment"] = h
+    meta = json.loads((tmp_path / "ens" / "meta.json").read_text())
+    assert meta["dense_heads"]["sentiment"]["members"] == 2 * h.members
+    assert meta["dense_heads"]["sentiment"]["hidden"] == 2 * h.W1.shape[1]
+    again = EmbeddedModel.load(tmp_path / "ens", TAX)
+    assert again.dense["sentiment"].members == 2 * h.members
+    X = again.features(POS[:2] + NEG[:2])
+    D = X[:, again.featurizer.dense_start:].toarray()
+    z = again.heads.scores(X)[:, again.heads.heads["sentiment"].rows]
+    want = np.mean([m.logits(m.inputs(D, z)) for m in (h, other)], axis=0)
+    assert np.allclose(again.dense["sentiment"].logits(again.dense["sentiment"].inputs(D, z)), want, atol=1e-4)
+    from cxnlp.classify.model import _digest, MODEL_FILES
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tmp_path / "ens", broken)
+    meta["dense_heads"]["sentiment"]["members"] = 0
+    (broken / "meta.json").write_text(json.dumps(meta))
+    needed = sorted(n for n in MODEL_FILES if n != "checksums.json")
+    (broken / "checksums.json").write_text(json.dumps({"sha256": _digest(broken, needed)}))
+    with pytest.raises(ModelError, match="members 0, not a count"):
+        EmbeddedModel.load(broken, TAX)
