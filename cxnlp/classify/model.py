@@ -128,7 +128,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def merge_dense_heads(heads: Sequence[DenseHead]) -> DenseHead:
     """One network whose logits are the mean of the given networks' logits (same inputs, blend and stack): their
-    hidden layers side by side, their output weights stacked and divided by their number. Tagging runs it as any
+    hidden layers side by side, their output weights stacked and scaled to a mean. Tagging runs it as any
     dense head, so an ensemble needs no other code and no other file format. A head that is itself merged counts
     with its number of members, so the result is always the plain mean over every network in it."""
     if not heads:
@@ -155,49 +155,19 @@ def fit_dense_head(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, 
     takes at least ``min_steps`` optimiser steps (the shipped model's data gives several thousand in 20 epochs).
     With ``members`` > 1, that many networks are trained side by side (:func:`_fit_side_by_side`) and merged
     (:func:`merge_dense_heads`): an ensemble, whose prediction depends less on one network's draw."""
-    opts = dict(hidden=hidden, epochs=epochs, lr=lr, weight_decay=weight_decay, dropout=dropout,
-                input_dropout=input_dropout, batch_size=batch_size, seed=seed, min_steps=min_steps)
-    if members > 1:
-        return merge_dense_heads([DenseHead(*p, blend, stack)
-                                  for p in _fit_side_by_side(D, y, w, n_classes, members, **opts)])
-    import torch
-
-    torch.manual_seed(seed)
-    X = torch.as_tensor(np.asarray(D, np.float32))
-    Y = torch.as_tensor(np.asarray(y, np.int64))
-    W = torch.as_tensor(np.asarray(w, np.float32))
-    net = torch.nn.Sequential(torch.nn.Dropout(input_dropout), torch.nn.Linear(X.shape[1], hidden), torch.nn.GELU(),
-                              torch.nn.Dropout(dropout), torch.nn.Linear(hidden, n_classes))
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    n = len(Y)
-    per_epoch = (n + batch_size - 1) // batch_size
-    epochs = max(epochs, -(-min_steps // per_epoch))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * per_epoch))
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for s in range(0, n, batch_size):
-            b = perm[s:s + batch_size]
-            loss = torch.nn.functional.cross_entropy(net(X[b]), Y[b], reduction="none")
-            loss = (loss * W[b]).sum() / W[b].sum().clamp_min(1e-12)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    lin1, lin2 = net[1], net[4]
-    return DenseHead(lin1.weight.detach().numpy().T, lin1.bias.detach().numpy(), lin2.weight.detach().numpy().T,
-                     lin2.bias.detach().numpy(), blend, stack)
+    heads = [DenseHead(*p, blend, stack) for p in _fit_side_by_side(
+        D, y, w, n_classes, max(1, members), hidden=hidden, epochs=epochs, lr=lr, weight_decay=weight_decay,
+        dropout=dropout, input_dropout=input_dropout, batch_size=batch_size, seed=seed, min_steps=min_steps)]
+    return heads[0] if len(heads) == 1 else merge_dense_heads(heads)
 
 
 def _fit_side_by_side(D: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, members: int, *, hidden: int,
                       epochs: int, lr: float, weight_decay: float, dropout: float, input_dropout: float,
                       batch_size: int, seed: int, min_steps: int) -> list[tuple[np.ndarray, ...]]:
-    """``members`` networks as :func:`fit_dense_head` trains one, trained at once: each has its own initial
-    weights, its own order of the rows and its own dropout masks, and its own loss (the sum of the members' losses
-    has no term that mixes two members, and AdamW's steps are per weight), so each learns as if alone. One batched
-    product per layer replaces ``members`` small ones: five networks take about twice the time of one. Returns
-    each member's (W1, b1, W2, b2)."""
+    """The training loop of :func:`fit_dense_head` for ``members`` networks at once (one or more): each has its own
+    initial weights, its own order of the rows and its own dropout masks, and its own loss (the sum of the members'
+    losses has no term that mixes two members, and AdamW's steps are per weight), so each learns as if alone. One
+    batched product per layer replaces ``members`` small ones. Returns each member's (W1, b1, W2, b2)."""
     import torch
 
     torch.manual_seed(seed)

@@ -30,17 +30,13 @@ def normalize_text(text: str) -> str:
             text = _TAG.sub(" ", text)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    if not _ODD.search(text):
-        # the steps below less those that cannot change such a text (the same result, a third of the time)
-        if "  " in text:
-            text = _RUN.sub(" ", text)
-        if "\n" not in text:
-            return text.strip()
-        text = _NEWLINES.sub("\n\n", text)
-        return "\n".join(line.strip() for line in text.split("\n")).strip()
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CTRL.sub("", text)
-    text = _SPACES.sub(" ", text)
+    if _ODD.search(text):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _CTRL.sub("", text)
+        text = _SPACES.sub(" ", text)
+    elif "  " in text:  # without odd characters only runs of plain spaces need collapsing (a third of the time)
+        text = _RUN.sub(" ", text)
+    if "\n" not in text:  # one line: nothing for the line steps to do but strip it
+        return text.strip()
     text = _NEWLINES.sub("\n\n", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return text.strip()
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
