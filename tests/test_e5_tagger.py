@@ -102,6 +102,61 @@ def test_batches_are_length_sorted_but_rows_keep_input_order(trained, monkeypatc
     assert (together.argmax(1) == alone.argmax(1)).all() and len(set(together.argmax(1))) > 1  # a swap would show
 
 
+def test_padded_batch_right_pads_the_chosen_rows():
+    from cxnlp.classify.e5model import padded_batch
+
+    ids = [[5, 6, 7], [8], [9, 10], [11, 12, 13, 14]]
+    x, m = padded_batch(ids, np.array([2, 0, 1]), pad=1)
+    assert x.tolist() == [[9, 10, 1], [5, 6, 7], [8, 1, 1]]
+    assert m.tolist() == [[1, 1, 0], [1, 1, 1], [1, 0, 0]]
+    assert x.dtype == torch.long and m.dtype == torch.long
+
+
+def test_token_budget_sets_rows_per_pass_by_the_longest_text(trained, monkeypatch):
+    # a GPU pass holds as many rows as fit the padded-token budget: long texts few at a time, short ones many
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "float32")
+    clf, _, _ = trained
+    texts = [POS[1] * 3, NEG[1], "gut", "kurz", "ok", "nein", POS[4], "ja"]
+    lens = sorted((len(x) for x in clf.encode(texts)), reverse=True)
+    widths = []
+    hook = clf.module.register_forward_hook(lambda mod, inp, out: widths.append(tuple(inp[0].shape)))
+    try:
+        budget = 2 * lens[1]
+        p = clf.predict(texts, batch_size=100, batch_tokens=budget)
+    finally:
+        hook.remove()
+    # longest first; each pass takes budget // (its longest text) rows, at least one
+    expect, s = [], 0
+    while s < len(lens):
+        rows = max(1, budget // lens[s])
+        expect.append((min(rows, len(lens) - s), lens[s]))
+        s += rows
+    assert widths == expect and len(widths) > 1 and max(r for r, _ in widths) > 2
+    for name, v in clf.predict(texts, batch_size=1).items():  # same rows in input order as one text per pass
+        assert np.allclose(p[name], v, atol=1e-5), name
+
+
+def test_gpu_attention_leaves_out_cudnn_and_restores_the_choice():
+    from cxnlp.classify import e5model
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    with e5model.gpu_attention("cpu"):
+        assert torch.backends.cuda.cudnn_sdp_enabled() == before
+    with e5model.gpu_attention("cuda"):
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+        assert torch.backends.cuda.mem_efficient_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
+
+
+def test_classifier_batches_by_tokens_only_on_a_gpu(trained):
+    from cxnlp.classify.e5model import GPU_BATCH_ROWS, GPU_BATCH_TOKENS, E5Classifier
+
+    clf, _, _ = trained
+    assert clf.batch_tokens is None and clf.batch_size == 64
+    gpu = E5Classifier(clf.module, clf.tokenizer, clf.meta, device="cuda")
+    assert (gpu.batch_size, gpu.batch_tokens) == (GPU_BATCH_ROWS, GPU_BATCH_TOKENS)
+
+
 def test_e5_tagger_keeps_the_output_contract(trained, tiny_base):
     from cxnlp.classify.e5model import E5Classifier, E5Tagger
     from cxnlp.classify.tagger import Tagger
@@ -123,6 +178,37 @@ def test_e5_tagger_keeps_the_output_contract(trained, tiny_base):
             assert item["score"] >= t.thresholds[group]
     assert rs[1]["note"] == "empty text" and rs[1]["model"]["name"] == "tiny-e5"
     assert rs[2]["sentiment"]["label"] == "positive"
+
+
+def test_e5_tagger_uses_only_the_cheap_part_of_the_embedded_tagger(trained, tiny_base, monkeypatch):
+    # sentence split, cues and word terms come from the embedded tagger; its sentence encoder and heads would
+    # cost several times the encoder's GPU time for scores that are replaced anyway
+    from cxnlp.classify.e5model import E5Classifier, E5Tagger
+    from cxnlp.classify.tagger import Tagger, sentences_of
+
+    _, _, out = trained
+    t = E5Tagger(Tagger.from_config(ROOT), E5Classifier.load(out, base_dir=tiny_base, device="cpu"))
+
+    def boom(*a, **k):
+        raise AssertionError("the embedded tagger's encoder or heads were called")
+
+    monkeypatch.setattr(t.base, "tag_batch", boom)
+    monkeypatch.setattr(t.base.model, "predict_features", boom)
+    monkeypatch.setattr(t.base.model.featurizer, "embed", boom)
+    texts = [POS[2], NEG[0], "Zweiter Satz hier. " + POS[0]]
+    rs = t.tag_batch(texts)
+    for r, text, ss in zip(rs, texts, sentences_of(texts)):
+        assert [(s["text"], s["start"], s["end"]) for s in r["sentences"]] == [(s.text, s.start, s.end) for s in ss]
+    # a one-sentence document: the words that pull the embedded sentiment head towards the label, found in the text
+    ev = rs[0]["sentiment"]["evidence"]
+    assert rs[0]["sentiment"]["label"] == "positive" and ev
+    for e in ev:
+        assert e["source"] == "model" and e["weight"] > 0 and texts[0][e["start"]:e["end"]].lower() == e["text"].lower()
+    # churn from the cues ("nie wieder"), with its span
+    assert rs[1]["churn"]["flag"] and rs[1]["churn"]["evidence"][0]["text"].lower() == "nie wieder"
+    assert not rs[0]["churn"]["flag"]
+    assert list(rs[2]) == ["sentiment", "sentences", "emotions", "facets", "touchpoints", "phase", "relevance",
+                           "offensive", "sustainability", "churn", "experience", "model"]
 
 
 def test_missing_or_corrupt_files_name_the_file(trained, tiny_base, tmp_path):

@@ -140,6 +140,12 @@ class Tagger(BatchTagging):
         emb = m.featurizer.embed(list(texts)) if m.featurizer.use_embeddings and texts else None
         return m.predict_features(m.features(list(texts), emb), ["sentiment", "sentence_type"])
 
+    def word_terms(self, texts: Sequence[str]) -> "_BatchTerms":
+        """The word n-grams of each text with their pull on every head row (model evidence), from the word
+        features alone: no sentence encoder, no other features. For a tagger whose scores come from elsewhere."""
+        X = self.model.featurizer._fast("word").transform([t if t else " " for t in texts])
+        return _BatchTerms(self.model.heads, X, self._word_names)
+
     # -- the work ------------------------------------------------------------------------------------
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return self._tag(texts)[0]
