@@ -149,12 +149,16 @@ def test_gpu_attention_leaves_out_cudnn_and_restores_the_choice():
 
 
 def test_classifier_batches_by_tokens_only_on_a_gpu(trained):
-    from cxnlp.classify.e5model import GPU_BATCH_ROWS, GPU_BATCH_TOKENS, E5Classifier
+    from cxnlp.classify.e5model import GPU_BATCH_ROWS, GPU_BATCH_TOKENS, GPU_TAG_BATCH, E5Classifier, E5Tagger
+    from cxnlp.classify.tagger import Tagger
 
     clf, _, _ = trained
     assert clf.batch_tokens is None and clf.batch_size == 64
     gpu = E5Classifier(clf.module, clf.tokenizer, clf.meta, device="cuda")
     assert (gpu.batch_size, gpu.batch_tokens) == (GPU_BATCH_ROWS, GPU_BATCH_TOKENS)
+    base = Tagger.from_config(ROOT)
+    assert E5Tagger(base, clf).batch_size == base.batch_size < GPU_TAG_BATCH
+    assert E5Tagger(base, gpu).batch_size == GPU_TAG_BATCH
 
 
 def test_e5_tagger_keeps_the_output_contract(trained, tiny_base):

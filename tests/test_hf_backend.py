@@ -70,6 +70,7 @@ def test_hf_tagger_keeps_the_output_contract(tiny_model):
     assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
     assert len(r["sentences"]) == 2 and all("sentiment" in s for s in r["sentences"])
     assert r["model"]["name"] == tiny_model.name
+    assert t.batch_size == t.base.batch_size  # what `cxnlp tag` hands it per call
 
 
 def test_zero_shot_nli_scores_every_label(tmp_path):

@@ -36,10 +36,12 @@ WEIGHTS = "layers.safetensors"
 CONFIG = "e5_tagger.json"
 DEFAULT_DIR = "models/cxnlp-de-e5"
 # GPU passes: at most this many rows and this many padded tokens each. On an H200 the document throughput of
-# this 12-layer encoder rose from 4,500 docs/s at 256 rows per pass to 8,100 at 1,024 (texts of 38 tokens on
-# average): each pass costs a fixed ~20-30 ms of launches and copies, the arithmetic is a small part of it
+# this 12-layer encoder went from 2,700 docs/s at 256 rows per pass to 7,500 at 1,024 and 10,900 with these
+# caps (texts of 38 tokens on average, one session): each pass costs a fixed ~20-30 ms of launches and copies,
+# the arithmetic is a small part of it
 GPU_BATCH_ROWS = 4096
 GPU_BATCH_TOKENS = 65536
+GPU_TAG_BATCH = 2048  # texts per E5Tagger.pipe call on a GPU
 # on a GPU, attention runs on these scaled_dot_product_attention back-ends, in this order of preference (None:
 # torch's own choice, which on an H200 is cuDNN's kernel; it builds a plan for every new sequence length, about
 # 1 ms of CPU per layer and pass). Measured there, documents plus their sentences: 7,100 docs/s with cuDNN,
@@ -376,7 +378,9 @@ class E5Tagger(BatchTagging):
         self.model = classifier
         self.taxonomy = base.taxonomy
         self.thresholds = {**base.thresholds, **(thresholds or {})}
-        self.batch_size = base.batch_size
+        # on a GPU, calls of a few thousand texts: each call costs a few fixed passes (documents, sentences)
+        self.batch_size = max(base.batch_size, GPU_TAG_BATCH) if classifier.device.startswith("cuda") \
+            else base.batch_size
 
     @classmethod
     def from_config(cls, root: Path, model_dir: str | Path | None = None, device: str | None = None,

@@ -122,6 +122,7 @@ class HFTagger:
         self.zero_shot_threshold = zero_shot_threshold
         self.taxonomy = base.taxonomy
         self.model = base.model
+        self.batch_size = base.batch_size  # texts per call for `cxnlp tag`
 
     @classmethod
     def from_config(cls, root: Path, model: str | None = None) -> "HFTagger":
