@@ -95,11 +95,14 @@ class Featurizer:
 
         return use_encoder().encode([t[:2000] for t in texts])
 
+    def words(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The word block of :meth:`transform` alone (its first columns, the same values)."""
+        return self._fast("word").transform([t if t else " " for t in texts])
+
     def transform(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
                   hits: Sequence[Sequence] | None = None) -> sparse.csr_matrix:
         texts = [t if t else " " for t in texts]
-        parts = [self._fast("word").transform(texts), self._fast("char").transform(texts),
-                 sparse.csr_matrix(self.dense(texts, hits))]
+        parts = [self.words(texts), self._fast("char").transform(texts), sparse.csr_matrix(self.dense(texts, hits))]
         if self.use_embeddings:
             emb = embeddings if embeddings is not None else self.embed(texts)
             parts.append(sparse.csr_matrix(emb * self.embed_weight))

@@ -143,8 +143,7 @@ class Tagger(BatchTagging):
     def word_terms(self, texts: Sequence[str]) -> "_BatchTerms":
         """The word n-grams of each text with their pull on every head row (model evidence), from the word
         features alone: no sentence encoder, no other features. For a tagger whose scores come from elsewhere."""
-        X = self.model.featurizer._fast("word").transform([t if t else " " for t in texts])
-        return _BatchTerms(self.model.heads, X, self._word_names)
+        return _BatchTerms(self.model.heads, self.model.featurizer.words(texts), self._word_names)
 
     # -- the work ------------------------------------------------------------------------------------
     def tag_batch(self, texts: Sequence[str]) -> list[dict[str, Any]]:
