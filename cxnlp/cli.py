@@ -148,6 +148,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if share is not None and share_problem(share):
             print(f"{flag} {share_problem(share)}", file=sys.stderr)
             return 2
+    if args.unlabelled and not args.distill:
+        print("--unlabelled gives texts for the teacher to label: use it with --distill", file=sys.stderr)
+        return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     if args.e5:
         from cxnlp.classify.e5train import train_e5
@@ -173,6 +176,12 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"training on {clf.meta['recipe']['device']})")
         return 0
     extra, unlabelled, ratings, teacher, before = [], [], [], None, None
+    rated = []  # data/rated: reviews with stars only; the held-out part scores the star ranking
+    if (root / "data" / "rated").is_dir():
+        from cxnlp.classify.data import load_rated
+
+        rated = load_rated(root / "data" / "rated")
+        extra += [e for e in rated if e.split != "train"]
     store_path = load_settings(root).path("store", "path")
     store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
 
@@ -203,15 +212,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"using {sum(e.split == 'train' for e in ratings)} rated texts as weak labels, "
               f"{sum(e.split != 'train' for e in ratings)} held out", file=sys.stderr)
     if args.distill:
-        from cxnlp.classify.adapt import sample_texts, stored_texts, unlabelled_examples
+        from cxnlp.classify.adapt import GENERATED, sample_texts, stored_texts, unlabelled_examples
         from cxnlp.classify.e5model import E5Classifier
 
         tdir = Path(args.teacher or root / "models" / "cxnlp-de-e5")
         teacher = E5Classifier.load(tdir, device=args.device)
-        texts = sample_texts(root / "data" / "sample") if (root / "data" / "sample").is_dir() else []
+        # the shipped sample exports (generated), the training part of the shipped rated reviews (their stars
+        # stay unused here), any folder the user names, then the store's German texts
+        generated = sample_texts(root / "data" / "sample") if (root / "data" / "sample").is_dir() else []
+        texts = [e.text for e in rated if e.split == "train"]
+        for folder in map(Path, args.unlabelled):
+            if not folder.is_dir():
+                print(f"--unlabelled {folder}: no such folder", file=sys.stderr)
+                return 2
+            texts += sample_texts(folder)
         if store_ok:
             texts += store_examples(stored_texts)
-        unlabelled = unlabelled_examples(texts)
+        unlabelled = unlabelled_examples(generated, domain=GENERATED)
+        seen = {e.text for e in unlabelled}
+        unlabelled += [e for e in unlabelled_examples(texts) if e.text not in seen]
         print(f"distilling {teacher.name} {teacher.version} over the training texts and {len(unlabelled)} "
               "unlabelled feedback texts", file=sys.stderr)
     out = Path(args.out or root / "models" / "cxnlp-de-small")
@@ -258,8 +277,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         own = [e for e in load_own(args.own) if e.split != "train"]
         report["cxnlp own set (held-out)"] = evaluate_docs(tagger, own)
         report["cxnlp own set (held-out) sentences"] = evaluate_sentences(tagger, sentence_examples(own))
+    if args.rated:
+        from cxnlp.classify.data import load_rated
+
+        rated = [e for e in load_rated(args.rated) if e.split != "train"]
+        report["cxnlp rated reviews (held-out)"] = evaluate_docs(tagger, rated)
+        for domain in sorted({e.domain for e in rated}):
+            report[f"cxnlp rated reviews (held-out): {domain}"] = evaluate_docs(
+                tagger, [e for e in rated if e.domain == domain])
     if not report:
-        print("nothing to evaluate: give --data FILE.jsonl, --public DIR or --own DIR", file=sys.stderr)
+        print("nothing to evaluate: give --data FILE.jsonl, --public DIR, --own DIR or --rated DIR", file=sys.stderr)
         return 2
     for k, v in report.items():
         print(format_report(k, v))
@@ -354,11 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-limit", type=int, default=None, help="--e5: at most this many held-out texts per set")
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--distill", action="store_true",
-                   help="train the fast model on the e5 tagger's soft labels too (sample data, stored feedback)")
+                   help="train the fast model on the e5 tagger's soft labels too (sample data, data/unlabelled, "
+                        "stored feedback)")
     s.add_argument("--distill-all", action="store_true",
                    help="--distill: the labelled training texts also get soft labels for their tasks without gold "
                         "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
+    s.add_argument("--unlabelled", action="append", default=[], metavar="FOLDER",
+                   help="--distill: also read the texts of the JSONL/CSV exports in FOLDER (repeatable; the sample "
+                        "data and data/unlabelled are always read)")
     s.add_argument("--gold-share", type=float, default=None, metavar="S",
                    help="--distill: share of a public set's gold sentiment label in its training weight; the rest "
                         "follows the teacher's sentiment (default 0.5; 1 = gold only)")
@@ -373,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", nargs="*", help="JSONL files with id, text and gold labels")
     s.add_argument("--public", help="folder with the public German sets: scores their held-out parts")
     s.add_argument("--own", help="folder with cxnlp's own labelled JSONL: scores its held-out part")
+    s.add_argument("--rated", help="folder with reviews that carry only stars (data/rated): Spearman of the "
+                                   "held-out part's p(positive) - p(negative) with the stars")
     s.add_argument("--backend", choices=["auto", "fast", "embedded", "transformers"], default=None)
     s.add_argument("--model")
     s.add_argument("--json", help="also write the metrics as JSON here")

@@ -93,6 +93,8 @@ def test_distill_all_also_fills_the_labelled_texts_missing_tasks(teacher, tmp_pa
         assert all(e.soft is None for e in exs if e.split != "train")
         if flag:
             assert all("sentiment" not in e.soft and "facets" in e.soft for e in train)
+            # touchpoints and emotions: the teacher is the weaker model there, so the student keeps gold only
+            assert not any({"touchpoints", "emotions"} & set(e.soft) for e in train)
     assert counts[False] == len(unlabelled_examples(POS + NEG))
     assert counts[True] == counts[False] + sum(e.split == "train" for e in gold())
 
@@ -172,6 +174,49 @@ def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extr
     assert (seen["distill_all"], seen.get("gold_share")) == want
 
 
+def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, capsys):
+    import json
+
+    import cxnlp.classify.e5model as e5model
+    import cxnlp.classify.train as train
+    from cxnlp.cli import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(out, taxonomy, **kw):
+        seen[len(seen)] = [e.text for e in kw["unlabelled"]]
+        raise Stop
+
+    monkeypatch.setattr(e5model.E5Classifier, "load", classmethod(lambda cls, d, device=None: teacher))
+    monkeypatch.setattr(train, "train_model", fake_train)
+    mine = tmp_path / "exports"
+    mine.mkdir()
+    ours = ["Der Staubsauger ist leiser als gedacht, aber der Akku hält nur zwanzig Minuten.",
+            "Lieferung kam zwei Tage zu spät, Ware selbst einwandfrei."]
+    (mine / "a.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
+                                          for i, t in enumerate(ours)), encoding="utf-8")
+    (mine / "b.csv").write_text("id;Kommentar\n9;Gerne wieder, alles bestens.\n", encoding="utf-8")
+    for extra in ([], ["--unlabelled", str(mine)]):
+        with pytest.raises(Stop):
+            main(["train", "--distill", "--no-own", "--out", str(tmp_path / "m"), *extra])
+    before, after = seen[0], seen[1]
+    assert not set(ours) & set(before)
+    assert set(after) - set(before) == set(ours) | {"Gerne wieder, alles bestens."}
+    # the training part of the shipped rated reviews is read by default; their held-out part never
+    from cxnlp.classify.data import load_rated
+
+    rated = load_rated(REPO / "data" / "rated")
+    assert {e.text.strip() for e in rated if e.split == "train"} <= set(before)
+    assert not {e.text.strip() for e in rated if e.split != "train"} & set(before)
+    assert main(["train", "--distill", "--unlabelled", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["train", "--unlabelled", str(mine)]) == 2
+    assert "use it with --distill" in capsys.readouterr().err
+
+
 def test_cli_rejects_a_gold_share_outside_0_to_1(capsys):
     from cxnlp.cli import main
 
@@ -235,3 +280,57 @@ def test_from_ratings_uses_stored_stars_and_reports_before_after(project, tmp_pa
     card = (tmp_path / "adapted" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "Adapted to this company's ratings" in card and "| after |" in card and "| before |" in card
     assert np.isfinite(r["after"]["spearman"])
+
+
+def test_rated_reviews_load_split_and_score_the_stars(tmp_path):
+    import json
+
+    from cxnlp.classify.data import load_rated
+    from cxnlp.classify.evaluate import evaluate_docs
+
+    shipped = load_rated(REPO / "data" / "rated")
+    assert len(shipped) > 1500 and {e.rating for e in shipped} == {1, 2, 3, 4, 5}
+    held = [e for e in shipped if e.split != "train"]
+    assert 0.15 < len(held) / len(shipped) < 0.25  # the own set's 80/20 split by id
+    assert load_rated(REPO / "data" / "rated")[0].split == shipped[0].split  # deterministic
+
+    class Stars:  # a tagger whose score is the number of '*' in the text: ranks by construction
+        taxonomy = TAX
+
+        def tag_batch(self, texts):
+            return [{"sentiment": {"label": "neutral", "scores": {"positive": t.count("*") / 10, "negative": 0.0}}}
+                    for t in texts]
+
+    rows = [{"id": f"r{i}", "text": "*" * (i % 5 + 1) + f" Text {i}", "rating": i % 5 + 1} for i in range(20)]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    exs = load_rated(tmp_path)
+    m = evaluate_docs(Stars(), exs)  # no sentiment label: only the stars are scored
+    assert m == {"rating_spearman": {"n": 20, "spearman": 1.0}}
+    reverse = [dict(r, rating=6 - r["rating"]) for r in rows]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in reverse), encoding="utf-8")
+    assert evaluate_docs(Stars(), load_rated(tmp_path))["rating_spearman"]["spearman"] == -1.0
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x", "text": "ok", "rating": 6}), encoding="utf-8")
+    with pytest.raises(ValueError, match="b.jsonl line 1"):
+        load_rated(tmp_path)
+
+
+def test_distilled_sentences_become_soft_sentence_rows(teacher):
+    from cxnlp.classify.adapt import GENERATED, unlabelled_examples
+    from cxnlp.classify.train import build_targets, distilled_sentences
+
+    docs = unlabelled_examples([POS[0] + " " + NEG[0], NEU[0]])  # two sentences; one sentence
+    docs.append(Example(text=POS[1] + " " + NEG[1], corpus="sb10k", split="train", sentiment="neutral"))
+    docs += unlabelled_examples([POS[2] + " " + NEG[2]], domain=GENERATED)  # a generated sample text
+    sents = distilled_sentences(teacher, docs)
+    # only the unlabelled text with two or more sentences that a person wrote
+    assert [s.text for s in sents] == [POS[0], NEG[0]]
+    assert all(s.corpus == "distill:sent" and s.sentiment is None for s in sents)
+    direct = teacher.predict([POS[0], NEG[0]])["sentiment"]
+    assert np.allclose([s.soft["sentiment"] for s in sents], direct, atol=1e-3)
+    kind, classes, rows, ys, ws = build_targets(docs, sents, TAX, len(docs))["sentiment"]
+    sent_rows = rows >= len(docs)
+    # each sentence is spread over the classes by the teacher's probabilities (those of at least 0.02)
+    for j, s in enumerate(sents):
+        mine = rows == len(docs) + j
+        assert mine.any() and abs(ws[mine].sum() - sum(p for p in s.soft["sentiment"] if p >= 0.02)) < 1e-6
+    assert sent_rows.sum() >= 2

@@ -107,6 +107,28 @@ def test_cli_evaluate_prints_per_task_f1(tmp_path, capsys):
     assert m["gold"]["sentiment"]["n"] == 12
 
 
+def test_cli_evaluate_scores_stars_without_sentiment_labels(tmp_path, capsys):
+    # reviews that carry only stars (the product side's star-rated sets may look like this, and data/rated does)
+    items = [("Absolut begeistert, funktioniert perfekt und sieht toll aus!", 5),
+             ("Gutes Gerät, nur die Anleitung ist etwas knapp.", 4),
+             ("Geht so. Für den Preis in Ordnung, mehr nicht.", 3),
+             ("Leider nach einer Woche kaputt, der Umtausch dauerte ewig.", 2),
+             ("Katastrophe, Schrott, nie wieder bei diesem Händler!", 1)] * 4
+    folder = tmp_path / "rated"
+    folder.mkdir()
+    # ids chosen so that every row falls into the held-out part of the 80/20 split
+    from cxnlp.classify.data import _split_of
+
+    ids = [f"r{i}" for i in range(2000) if _split_of(f"r{i}") == "test"][:len(items)]
+    (folder / "shop.jsonl").write_text("\n".join(json.dumps({"id": k, "text": t, "rating": r}, ensure_ascii=False)
+                                                for k, (t, r) in zip(ids, items)), encoding="utf-8")
+    assert main(["--root", str(REPO), "evaluate", "--rated", str(folder), "--json", str(tmp_path / "m.json")]) == 0
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["n"] == 20
+    assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["spearman"] > 0.8
+    assert "cxnlp rated reviews (held-out): shop" in m and "sentiment" not in m["cxnlp rated reviews (held-out)"]
+
+
 def test_tag_stage_is_incremental_and_idempotent(project, tiny):
     from cxnlp.classify.stage import tag_untagged
     from cxnlp.config import load_settings

@@ -65,7 +65,12 @@ def attach_soft_labels(teacher, examples: Sequence[Example], batch_size: int | N
     return len(todo)
 
 
-def unlabelled_examples(texts: Iterable[str], corpus: str = "distill") -> list[Example]:
+# the domain of unlabelled examples whose texts a generator wrote from phrase banks (the sample exports): their
+# sentences are not distilled one by one (cxnlp.classify.train.distilled_sentences)
+GENERATED = "generated"
+
+
+def unlabelled_examples(texts: Iterable[str], corpus: str = "distill", domain: str | None = None) -> list[Example]:
     """Unlabelled texts as training examples (deduplicated, empty ones dropped)."""
     seen: set[str] = set()
     out = []
@@ -75,7 +80,7 @@ def unlabelled_examples(texts: Iterable[str], corpus: str = "distill") -> list[E
             continue
         seen.add(t)
         uid = hashlib.blake2b(t.encode("utf-8"), digest_size=8).hexdigest()
-        out.append(Example(text=t, corpus=corpus, split="train", uid=f"{corpus}-{uid}"))
+        out.append(Example(text=t, corpus=corpus, split="train", uid=f"{corpus}-{uid}", domain=domain))
     return out
 
 

@@ -145,6 +145,27 @@ def load_own(folder: str | Path, test_share: float = 0.2) -> list[Example]:
     return out
 
 
+RATED_CORPUS = "cx_rated"
+
+
+def load_rated(folder: str | Path, test_share: float = 0.2) -> list[Example]:
+    """Reviews with their writers' stars and no other label (data/rated/*.jsonl: id, text, rating 1–5), with the
+    own set's deterministic 80/20 split by id. Training reads the texts of the 'train' part as unlabelled texts
+    for the teacher (distillation); the 'test' part measures how well p(positive) − p(negative) ranks the stars.
+    Rows without a text or with a rating outside 1–5 are an error: the files are part of the repository."""
+    out: list[Example] = []
+    for p in sorted(Path(folder).glob("*.jsonl")):
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            o = json.loads(line)
+            if not str(o.get("text") or "").strip() or o.get("rating") not in (1, 2, 3, 4, 5) or not o.get("id"):
+                raise ValueError(f"{p.name} line {n}: a rated review needs an id, a text and a rating of 1-5")
+            out.append(Example(text=o["text"], corpus=RATED_CORPUS, split=_split_of(o["id"], test_share),
+                               rating=int(o["rating"]), domain=p.stem, uid=o["id"]))
+    return out
+
+
 def sentence_examples(docs: Iterable[Example]) -> list[Example]:
     """One example per annotated sentence (sentence sentiment and Erlebnis/Erfahrung type)."""
     out = []

