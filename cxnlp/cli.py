@@ -180,7 +180,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if (root / "data" / "rated").is_dir():
         from cxnlp.classify.data import load_rated
 
-        rated = load_rated(root / "data" / "rated")
+        try:
+            rated = load_rated(root / "data" / "rated")
+        except ValueError as e:
+            print(f"cxnlp: error: {e}", file=sys.stderr)
+            return 2
         extra += [e for e in rated if e.split != "train"]
     store_path = load_settings(root).path("store", "path")
     store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
@@ -280,7 +284,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.rated:
         from cxnlp.classify.data import load_rated
 
-        rated = [e for e in load_rated(args.rated) if e.split != "train"]
+        if not Path(args.rated).is_dir():
+            print(f"--rated {args.rated}: no such folder", file=sys.stderr)
+            return 2
+        try:
+            rated = [e for e in load_rated(args.rated) if e.split != "train"]
+        except ValueError as e:
+            print(f"cxnlp: error: {e}", file=sys.stderr)
+            return 2
         report["cxnlp rated reviews (held-out)"] = evaluate_docs(tagger, rated)
         for domain in sorted({e.domain for e in rated}):
             report[f"cxnlp rated reviews (held-out): {domain}"] = evaluate_docs(

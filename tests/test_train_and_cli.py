@@ -127,6 +127,13 @@ def test_cli_evaluate_scores_stars_without_sentiment_labels(tmp_path, capsys):
     assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["n"] == 20
     assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["spearman"] > 0.8
     assert "cxnlp rated reviews (held-out): shop" in m and "sentiment" not in m["cxnlp rated reviews (held-out)"]
+    capsys.readouterr()
+    for bad in ('{"id": "x", "text": "ok", "rating": 6}', '{"id": "x", "text": "ok", "rating": "5"}', "{broken"):
+        (folder / "zz.jsonl").write_text(bad, encoding="utf-8")
+        assert main(["--root", str(REPO), "evaluate", "--rated", str(folder)]) == 2
+        assert "zz.jsonl line 1" in capsys.readouterr().err
+    assert main(["--root", str(REPO), "evaluate", "--rated", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_tag_stage_is_incremental_and_idempotent(project, tiny):

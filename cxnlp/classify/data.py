@@ -158,8 +158,12 @@ def load_rated(folder: str | Path, test_share: float = 0.2) -> list[Example]:
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
-            o = json.loads(line)
-            if not str(o.get("text") or "").strip() or o.get("rating") not in (1, 2, 3, 4, 5) or not o.get("id"):
+            try:
+                o = json.loads(line)
+            except ValueError:
+                o = None
+            if not isinstance(o, dict) or not str(o.get("text") or "").strip() or not o.get("id") \
+                    or type(o.get("rating")) is not int or not 1 <= o["rating"] <= 5:
                 raise ValueError(f"{p.name} line {n}: a rated review needs an id, a text and a rating of 1-5")
             out.append(Example(text=o["text"], corpus=RATED_CORPUS, split=_split_of(o["id"], test_share),
                                rating=int(o["rating"]), domain=p.stem, uid=o["id"]))
