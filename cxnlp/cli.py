@@ -180,11 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if (root / "data" / "rated").is_dir():
         from cxnlp.classify.data import load_rated
 
-        try:
-            rated = load_rated(root / "data" / "rated")
-        except ValueError as e:
-            print(f"cxnlp: error: {e}", file=sys.stderr)
-            return 2
+        rated = load_rated(root / "data" / "rated")
         extra += [e for e in rated if e.split != "train"]
     store_path = load_settings(root).path("store", "path")
     store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
@@ -284,14 +280,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.rated:
         from cxnlp.classify.data import load_rated
 
-        if not Path(args.rated).is_dir():
-            print(f"--rated {args.rated}: no such folder", file=sys.stderr)
-            return 2
-        try:
-            rated = [e for e in load_rated(args.rated) if e.split != "train"]
-        except ValueError as e:
-            print(f"cxnlp: error: {e}", file=sys.stderr)
-            return 2
+        rated = [e for e in load_rated(args.rated) if e.split != "train"]
         report["cxnlp rated reviews (held-out)"] = evaluate_docs(tagger, rated)
         for domain in sorted({e.domain for e in rated}):
             report[f"cxnlp rated reviews (held-out): {domain}"] = evaluate_docs(
@@ -392,15 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-limit", type=int, default=None, help="--e5: at most this many held-out texts per set")
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--distill", action="store_true",
-                   help="train the fast model on the e5 tagger's soft labels too (sample data, data/unlabelled, "
-                        "stored feedback)")
+                   help="train the fast model on the e5 tagger's soft labels too (sample data, the training part of "
+                        "data/rated, stored feedback)")
     s.add_argument("--distill-all", action="store_true",
                    help="--distill: the labelled training texts also get soft labels for their tasks without gold "
                         "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
     s.add_argument("--unlabelled", action="append", default=[], metavar="FOLDER",
                    help="--distill: also read the texts of the JSONL/CSV exports in FOLDER (repeatable; the sample "
-                        "data and data/unlabelled are always read)")
+                        "data and the training part of data/rated are always read)")
     s.add_argument("--gold-share", type=float, default=None, metavar="S",
                    help="--distill: share of a public set's gold sentiment label in its training weight; the rest "
                         "follows the teacher's sentiment (default 0.5; 1 = gold only)")
@@ -460,10 +449,12 @@ def main(argv: list[str] | None = None) -> int:
         from cxnlp.config import ConfigError
         from cxnlp.store import StoreError
 
+        from cxnlp.classify.data import DataError
         from cxnlp.classify.model import ModelError
         from cxnlp.report.output import ReportError
 
-        if isinstance(e, (ConfigError, StoreError, ModelError, ReportError, FileNotFoundError, FileExistsError)):
+        if isinstance(e, (ConfigError, StoreError, ModelError, ReportError, DataError, FileNotFoundError,
+                          FileExistsError)):
             print(f"cxnlp: error: {e}", file=sys.stderr)
             return 2
         raise

@@ -36,8 +36,8 @@ GOLD_SHARE = 0.5
 STUDENT_TASKS = ("sentiment", "relevance", "offensive", "sustainability", "facets", "phase")
 # the sentences of unlabelled texts that people wrote (not the generated sample exports) also get the teacher's
 # sentiment (distilled_sentences). Measured with the 1,253 rated reviews (training part of data/rated) as
-# unlabelled texts: star ranking of the held-out rated reviews 0.803 -> 0.811 (teacher 0.839), own life products 0.738 -> 0.760;
-# GermEval 2017 0.739 -> 0.731. With the generated sample texts' 16,094 sentences as well, it cost more on the
+# unlabelled texts: star ranking of the held-out rated reviews 0.803 -> 0.811 (teacher 0.839), own life products
+# 0.738 -> 0.760; GermEval 2017 0.739 -> 0.731. With the generated sample texts' 16,094 sentences as well, it cost more on the
 # public sets (SB10k -0.008, PotTS -0.012) for less.
 DISTILL_SENTENCES = True
 # the document/sentence sentiment head also has a small network stacked on it: it reads the dense features (sentence
