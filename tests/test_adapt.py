@@ -305,7 +305,12 @@ def test_rated_reviews_load_split_and_score_the_stars(tmp_path):
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     exs = load_rated(tmp_path)
     m = evaluate_docs(Stars(), exs)  # no sentiment label: only the stars are scored
-    assert m == {"rating_spearman": {"n": 20, "spearman": 1.0}}
+    assert set(m) == {"rating_spearman", "rating_sentiment"}
+    assert m["rating_spearman"] == {"n": 20, "spearman": 1.0}
+    # the stars read as labels: 1-2 negative (8 texts), 3 neutral (4), 4-5 positive (8); 'neutral' every time
+    assert m["rating_sentiment"]["gold_distribution"] == {"negative": 8, "neutral": 4, "positive": 8}
+    assert m["rating_sentiment"]["micro_f1"] == 0.2
+    assert m["rating_sentiment"]["confusion"] == [[0, 8, 0], [0, 4, 0], [0, 8, 0]]
     reverse = [dict(r, rating=6 - r["rating"]) for r in rows]
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in reverse), encoding="utf-8")
     assert evaluate_docs(Stars(), load_rated(tmp_path))["rating_spearman"]["spearman"] == -1.0

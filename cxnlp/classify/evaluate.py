@@ -10,6 +10,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import confusion_matrix, f1_score
 
+from cxnlp.classify.adapt import rating_label
 from cxnlp.classify.data import Example
 from cxnlp.classify.model import SENTENCE_TYPES, SENTIMENT
 
@@ -54,6 +55,10 @@ def evaluate_docs(tagger, examples: Sequence[Example]) -> dict[str, Any]:
         s = [res[i]["sentiment"]["scores"]["positive"] - res[i]["sentiment"]["scores"]["negative"] for i in idx]
         rho = spearmanr(s, [examples[i].rating for i in idx]).statistic
         out["rating_spearman"] = {"n": len(idx), "spearman": round(float(rho), 4)}
+        # the stars read as a sentiment label (1-2 negative, 3 neutral, 4-5 positive): how product-review test sets
+        # with stars are commonly scored, and a check of the label (not only the ranking) on review language
+        out["rating_sentiment"] = _single([rating_label(stars=examples[i].rating)[0] for i in idx],
+                                          [res[i]["sentiment"]["label"] for i in idx], SENTIMENT)
     for task, key in (("relevance", "relevant"), ("offensive", "offensive"), ("sustainability", "sustainability")):
         idx = [i for i, e in enumerate(examples) if getattr(e, key) is not None]
         if idx:

