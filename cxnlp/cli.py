@@ -218,10 +218,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         tdir = Path(args.teacher or root / "models" / "cxnlp-de-e5")
         teacher = E5Classifier.load(tdir, device=args.device)
         # the shipped sample exports (generated), the training part of the shipped rated reviews (their stars
-        # stay unused here), any folder the user names, then the store's German texts
+        # stay unused here), the shipped unlabelled travel feedback, any folder the user names, then the store's
+        # German texts
         generated = sample_texts(root / "data" / "sample") if (root / "data" / "sample").is_dir() else []
         texts = [e.text for e in rated if e.split == "train"]
-        for folder in map(Path, args.unlabelled):
+        shipped = [root / "data" / "unlabelled"] if (root / "data" / "unlabelled").is_dir() else []
+        for folder in shipped + list(map(Path, args.unlabelled)):
             if not folder.is_dir():
                 print(f"--unlabelled {folder}: no such folder", file=sys.stderr)
                 return 2
@@ -382,14 +384,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     s.add_argument("--distill", action="store_true",
                    help="train the fast model on the e5 tagger's soft labels too (sample data, the training part of "
-                        "data/rated, stored feedback)")
+                        "data/rated, data/unlabelled, stored feedback)")
     s.add_argument("--distill-all", action="store_true",
                    help="--distill: the labelled training texts also get soft labels for their tasks without gold "
                         "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
     s.add_argument("--unlabelled", action="append", default=[], metavar="FOLDER",
                    help="--distill: also read the texts of the JSONL/CSV exports in FOLDER (repeatable; the sample "
-                        "data and the training part of data/rated are always read)")
+                        "data, the training part of data/rated and data/unlabelled are always read)")
     s.add_argument("--gold-share", type=float, default=None, metavar="S",
                    help="--distill: share of a public set's gold sentiment label in its training weight; the rest "
                         "follows the teacher's sentiment (default 0.5; 1 = gold only)")

@@ -211,6 +211,11 @@ def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, ca
     rated = load_rated(REPO / "data" / "rated")
     assert {e.text.strip() for e in rated if e.split == "train"} <= set(before)
     assert not {e.text.strip() for e in rated if e.split != "train"} & set(before)
+    # and so is the shipped unlabelled travel feedback (data/unlabelled), every line of it
+    from cxnlp.classify.adapt import sample_texts
+
+    travel = {t.strip() for t in sample_texts(REPO / "data" / "unlabelled")}
+    assert len(travel) > 1000 and travel <= set(before)
     assert main(["train", "--distill", "--unlabelled", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert main(["train", "--unlabelled", str(mine)]) == 2
