@@ -258,7 +258,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from cxnlp.classify.data import load_own, load_public, sentence_examples
-    from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences, format_report, load_eval_jsonl
+    from cxnlp.classify.evaluate import (evaluate_doc_groups, evaluate_docs, evaluate_sentences, format_report,
+                                        load_eval_jsonl)
 
     tagger = _tagger(args)
     report: dict[str, dict] = {}
@@ -282,11 +283,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.rated:
         from cxnlp.classify.data import load_rated
 
-        rated = [e for e in load_rated(args.rated) if e.split != "train"]
-        report["cxnlp rated reviews (held-out)"] = evaluate_docs(tagger, rated)
-        for domain in sorted({e.domain for e in rated}):
-            report[f"cxnlp rated reviews (held-out): {domain}"] = evaluate_docs(
-                tagger, [e for e in rated if e.domain == domain])
+        rated = sorted((e for e in load_rated(args.rated) if e.split != "train"), key=lambda e: e.domain)
+        name = "cxnlp rated reviews (held-out)"
+        report.update(evaluate_doc_groups(tagger, rated, lambda e: (name, f"{name}: {e.domain}")))
     if not report:
         print("nothing to evaluate: give --data FILE.jsonl, --public DIR, --own DIR or --rated DIR", file=sys.stderr)
         return 2
@@ -407,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--public", help="folder with the public German sets: scores their held-out parts")
     s.add_argument("--own", help="folder with cxnlp's own labelled JSONL: scores its held-out part")
     s.add_argument("--rated", help="folder with reviews that carry only stars (data/rated): Spearman of the "
-                                   "held-out part's p(positive) - p(negative) with the stars")
+                                   "held-out part's p(positive) - p(negative) with the stars, and F1 against the "
+                                   "stars read as labels (1-2 negative, 3 neutral, 4-5 positive)")
     s.add_argument("--backend", choices=["auto", "fast", "embedded", "transformers"], default=None)
     s.add_argument("--model")
     s.add_argument("--json", help="also write the metrics as JSON here")

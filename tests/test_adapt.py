@@ -316,6 +316,21 @@ def test_rated_reviews_load_split_and_score_the_stars(tmp_path):
     assert m["rating_sentiment"]["gold_distribution"] == {"negative": 8, "neutral": 4, "positive": 8}
     assert m["rating_sentiment"]["micro_f1"] == 0.2
     assert m["rating_sentiment"]["confusion"] == [[0, 8, 0], [0, 4, 0], [0, 8, 0]]
+    # overall and per file from one tagging pass: each text tagged once, the same figures as one by one
+    from cxnlp.classify.evaluate import evaluate_doc_groups
+
+    tagged: list[str] = []
+
+    class Counting(Stars):
+        def tag_batch(self, texts):
+            tagged.extend(texts)
+            return super().tag_batch(texts)
+
+    halves = evaluate_doc_groups(Counting(), exs, lambda e: ("all", "low" if e.rating <= 2 else "high"))
+    assert sorted(tagged) == sorted(e.text for e in exs) and list(halves) == ["all", "low", "high"]  # first appearance
+    assert halves["all"] == m
+    assert halves["low"] == evaluate_docs(Stars(), [e for e in exs if e.rating <= 2])
+    assert evaluate_doc_groups(Counting(), exs, lambda e: ()) == {}
     reverse = [dict(r, rating=6 - r["rating"]) for r in rows]
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in reverse), encoding="utf-8")
     assert evaluate_docs(Stars(), load_rated(tmp_path))["rating_spearman"]["spearman"] == -1.0

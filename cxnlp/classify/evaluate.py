@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -42,9 +42,10 @@ def _multi(gold: list[list[str]], pred: list[list[str]], labels: list[str]) -> d
     }
 
 
-def evaluate_docs(tagger, examples: Sequence[Example]) -> dict[str, Any]:
-    """Tags the examples' texts and scores every task the examples are labelled for."""
-    res = tagger.tag_batch([e.text for e in examples])
+def evaluate_docs(tagger, examples: Sequence[Example], results: Sequence[dict] | None = None) -> dict[str, Any]:
+    """Tags the examples' texts (unless ``results``, the tagger's results for them, are given) and scores every
+    task the examples are labelled for."""
+    res = tagger.tag_batch([e.text for e in examples]) if results is None else results
     out: dict[str, Any] = {}
     idx = [i for i, e in enumerate(examples) if e.sentiment]
     if idx:
@@ -77,6 +78,23 @@ def evaluate_docs(tagger, examples: Sequence[Example]) -> dict[str, Any]:
         out["phase"] = _single([examples[i].phase for i in idx], [res[i]["phase"]["label"] for i in idx],
                                tax.labels("phases") + ["unknown"])
     return out
+
+
+def evaluate_doc_groups(tagger, examples: Sequence[Example],
+                        groups_of: Callable[[Example], Iterable[str]]) -> dict[str, dict[str, Any]]:
+    """:func:`evaluate_docs` for each group that ``groups_of`` puts examples in (an example may be in several, e.g.
+    its corpus and the whole own set; in none: left out), tagging each text once. Groups in the order they first
+    appear."""
+    member: dict[str, list[int]] = {}
+    keep: list[Example] = []
+    for e in examples:
+        names = list(groups_of(e))
+        for g in names:
+            member.setdefault(g, []).append(len(keep))
+        if names:
+            keep.append(e)
+    res = tagger.tag_batch([e.text for e in keep]) if keep else []
+    return {g: evaluate_docs(tagger, [keep[i] for i in idx], [res[i] for i in idx]) for g, idx in member.items()}
 
 
 def evaluate_sentences(tagger, examples: Sequence[Example]) -> dict[str, Any]:
