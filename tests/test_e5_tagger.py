@@ -184,6 +184,33 @@ def test_e5_tagger_keeps_the_output_contract(trained, tiny_base):
     assert rs[2]["sentiment"]["label"] == "positive"
 
 
+def test_held_out_figures_tag_each_text_once_and_honour_the_limit(trained, tiny_base, monkeypatch):
+    # per corpus (its first `limit` texts), and the own set's documents together as cx_all (all of them): the same
+    # figures as scoring each group on its own, from one pass over the texts
+    from cxnlp.classify.e5model import E5Classifier, E5Tagger
+    from cxnlp.classify.e5train import evaluate_classifier
+    from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences
+    from cxnlp.classify.tagger import Tagger
+
+    _, _, out = trained
+    clf = E5Classifier.load(out, base_dir=tiny_base, device="cpu")
+    own = [Example(text=t, corpus="cx_reviews", split="test", sentiment=lab, uid=f"o{i}",
+                   sentences=[{"text": t, "sentiment": lab}])
+           for i, (t, lab) in enumerate([(POS[0], "positive"), (NEG[0], "negative"), (POS[1], "positive")])]
+    pub = [Example(text=t, corpus="sb10k", split="test", sentiment="negative", uid=f"s{i}") for i, t in enumerate(NEG[:3])]
+    sents = [Example(text=t, corpus="cx_reviews:sent", split="test", sentiment="positive") for t in POS[:3]]
+    tagged: list[str] = []
+    real = E5Tagger.tag_batch
+    monkeypatch.setattr(E5Tagger, "tag_batch", lambda self, texts: tagged.extend(texts) or real(self, texts))
+    m = evaluate_classifier(clf, own + pub, sents, root=ROOT, limit=2)
+    assert sorted(tagged) == sorted(e.text for e in own + pub[:2])  # the third sb10k text is over the limit
+    assert list(m) == ["cx_reviews", "cx_reviews:sent", "sb10k", "cx_all"]
+    tagger = E5Tagger(Tagger.from_config(ROOT), clf)
+    assert m["cx_reviews"] == evaluate_docs(tagger, own[:2]) and m["sb10k"] == evaluate_docs(tagger, pub[:2])
+    assert m["cx_all"] == evaluate_docs(tagger, own) and m["cx_all"]["sentiment"]["n"] == 3
+    assert m["cx_reviews:sent"] == evaluate_sentences(tagger, sents[:2])
+
+
 def test_e5_tagger_uses_only_the_cheap_part_of_the_embedded_tagger(trained, tiny_base, monkeypatch):
     # sentence split, cues and word terms come from the embedded tagger; its sentence encoder and heads would
     # cost several times the encoder's GPU time for scores that are replaced anyway

@@ -299,23 +299,27 @@ def _count(exs: Sequence[Example]) -> dict[str, int]:
 
 def evaluate_classifier(clf: E5Classifier, held_docs: Sequence[Example], held_sents: Sequence[Example],
                         root: Path | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Held-out figures through the production path (E5Tagger), per corpus, like the embedded model's."""
-    from cxnlp.classify.evaluate import evaluate_docs, evaluate_sentences
+    """Held-out figures through the production path (E5Tagger), per corpus (its first ``limit`` texts where given)
+    and the own set's documents together as cx_all, like the embedded model's; each text tagged once."""
+    from cxnlp.classify.evaluate import evaluate_doc_groups, evaluate_sentences
     from cxnlp.classify.tagger import Tagger
 
     tagger = E5Tagger(Tagger.from_config(root), clf)
-    metrics: dict[str, Any] = {}
-    groups: dict[str, list[Example]] = {}
+    seen: dict[str, int] = {}
+    groups: dict[int, list[str]] = {}  # by id(example): its corpus while under the limit, and cx_all if it is own
     for e in held_docs:
-        groups.setdefault(e.corpus, []).append(e)
+        seen[e.corpus] = seen.get(e.corpus, 0) + 1
+        g = [e.corpus] if not limit or seen[e.corpus] <= limit else []
+        groups[id(e)] = g + ["cx_all"] if e.sentences else g
+    docs = evaluate_doc_groups(tagger, held_docs, lambda e: groups[id(e)])
+    own_all = docs.pop("cx_all", None)
+    sents: dict[str, list[Example]] = {}
     for e in held_sents:
-        groups.setdefault(e.corpus, []).append(e)
-    for corpus, exs in sorted(groups.items()):
-        exs = exs[:limit] if limit else exs
-        metrics[corpus] = (evaluate_sentences if corpus.endswith(":sent") else evaluate_docs)(tagger, exs)
-    own_held = [e for e in held_docs if e.sentences]
-    if own_held:
-        metrics["cx_all"] = evaluate_docs(tagger, own_held)
+        sents.setdefault(e.corpus, []).append(e)
+    metrics: dict[str, Any] = dict(sorted({**docs, **{c: evaluate_sentences(tagger, exs[:limit] if limit else exs)
+                                                     for c, exs in sents.items()}}.items()))
+    if own_all is not None:
+        metrics["cx_all"] = own_all
     return metrics
 
 
