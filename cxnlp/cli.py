@@ -182,6 +182,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         rated = load_rated(root / "data" / "rated")
         extra += [e for e in rated if e.split != "train"]
+    if (root / "data" / "stars_test").is_dir():  # product reviews with stars that only score the model
+        from cxnlp.classify.data import STARS_TEST_CORPUS, load_rated
+
+        extra += load_rated(root / "data" / "stars_test", test_share=1.0, corpus=STARS_TEST_CORPUS)
     store_path = load_settings(root).path("store", "path")
     store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
 
@@ -286,8 +290,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         rated = sorted((e for e in load_rated(args.rated) if e.split != "train"), key=lambda e: e.domain)
         name = "cxnlp rated reviews (held-out)"
         report.update(evaluate_doc_groups(tagger, rated, lambda e: (name, f"{name}: {e.domain}")))
+    if args.stars:
+        from cxnlp.classify.data import load_rated
+
+        stars = sorted(load_rated(args.stars, test_share=1.0), key=lambda e: e.domain)
+        name = "reviews with stars"
+        report.update(evaluate_doc_groups(tagger, stars, lambda e: (name, f"{name}: {e.domain}")))
     if not report:
-        print("nothing to evaluate: give --data FILE.jsonl, --public DIR, --own DIR or --rated DIR", file=sys.stderr)
+        print("nothing to evaluate: give --data FILE.jsonl, --public DIR, --own DIR, --rated DIR or --stars DIR",
+              file=sys.stderr)
         return 2
     for k, v in report.items():
         print(format_report(k, v))
@@ -408,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rated", help="folder with reviews that carry only stars (data/rated): Spearman of the "
                                    "held-out part's p(positive) - p(negative) with the stars, and F1 against the "
                                    "stars read as labels (1-2 negative, 3 neutral, 4-5 positive)")
+    s.add_argument("--stars", help="folder with reviews with stars (id, text, rating) that no training reads "
+                                   "(data/stars_test): the same figures as --rated over every review, overall and "
+                                   "per file")
     s.add_argument("--backend", choices=["auto", "fast", "embedded", "transformers"], default=None)
     s.add_argument("--model")
     s.add_argument("--json", help="also write the metrics as JSON here")

@@ -187,7 +187,8 @@ def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, ca
         pass
 
     def fake_train(out, taxonomy, **kw):
-        seen[len(seen)] = [e.text for e in kw["unlabelled"]]
+        seen["extra"] = kw["extra"]
+        seen[len(seen) - 1] = [e.text for e in kw["unlabelled"]]
         raise Stop
 
     monkeypatch.setattr(e5model.E5Classifier, "load", classmethod(lambda cls, d, device=None: teacher))
@@ -216,6 +217,13 @@ def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, ca
 
     travel = {t.strip() for t in sample_texts(REPO / "data" / "unlabelled")}
     assert len(travel) > 1000 and travel <= set(before)
+    # the shipped product reviews with stars of data/stars_test only score the model: every one of them is a held-out
+    # example (cx_stars_test), none is given to the teacher
+    stars = {json.loads(line)["text"] for f in (REPO / "data" / "stars_test").glob("*.jsonl")
+             for line in f.read_text(encoding="utf-8").splitlines()}
+    held = [e for e in seen["extra"] if e.corpus == "cx_stars_test"]
+    assert len(stars) > 1000 and {e.text for e in held} == stars and {e.split for e in held} == {"test"}
+    assert not {t.strip() for t in stars} & (set(before) | set(after))
     assert main(["train", "--distill", "--unlabelled", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert main(["train", "--unlabelled", str(mine)]) == 2

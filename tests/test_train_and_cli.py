@@ -127,6 +127,17 @@ def test_cli_evaluate_scores_stars_without_sentiment_labels(tmp_path, capsys):
     assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["n"] == 20
     assert m["cxnlp rated reviews (held-out)"]["rating_spearman"]["spearman"] > 0.8
     assert "cxnlp rated reviews (held-out): shop" in m and "sentiment" not in m["cxnlp rated reviews (held-out)"]
+    # --stars scores every review of the folder, whatever side of the split its id falls on
+    other = tmp_path / "stars"
+    other.mkdir()
+    (other / "tech.jsonl").write_text("\n".join(json.dumps({"id": f"s{i}", "text": t, "rating": r}, ensure_ascii=False)
+                                               for i, (t, r) in enumerate(items)), encoding="utf-8")
+    assert sum(_split_of(f"s{i}") == "test" for i in range(len(items))) < len(items)
+    assert main(["--root", str(REPO), "evaluate", "--stars", str(other), "--json", str(tmp_path / "s.json")]) == 0
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert list(s) == ["reviews with stars", "reviews with stars: tech"]
+    assert s["reviews with stars"]["rating_spearman"]["n"] == 20 and s["reviews with stars"] == m[
+        "cxnlp rated reviews (held-out)"]
     capsys.readouterr()
     for bad in ('{"id": "x", "text": "ok", "rating": 6}', '{"id": "x", "text": "ok", "rating": "5"}', "{broken"):
         (folder / "zz.jsonl").write_text(bad, encoding="utf-8")

