@@ -284,18 +284,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         own = [e for e in load_own(args.own) if e.split != "train"]
         report["cxnlp own set (held-out)"] = evaluate_docs(tagger, own)
         report["cxnlp own set (held-out) sentences"] = evaluate_sentences(tagger, sentence_examples(own))
-    if args.rated:
-        from cxnlp.classify.data import load_rated
+    # reviews with stars only: the held-out part of a --rated folder (80/20 by id), every review of a --stars folder
+    for folder, share, name in ((args.rated, 0.2, "cxnlp rated reviews (held-out)"),
+                                (args.stars, 1.0, "reviews with stars")):
+        if folder:
+            from cxnlp.classify.data import load_rated
 
-        rated = sorted((e for e in load_rated(args.rated) if e.split != "train"), key=lambda e: e.domain)
-        name = "cxnlp rated reviews (held-out)"
-        report.update(evaluate_doc_groups(tagger, rated, lambda e: (name, f"{name}: {e.domain}")))
-    if args.stars:
-        from cxnlp.classify.data import load_rated
-
-        stars = sorted(load_rated(args.stars, test_share=1.0), key=lambda e: e.domain)
-        name = "reviews with stars"
-        report.update(evaluate_doc_groups(tagger, stars, lambda e: (name, f"{name}: {e.domain}")))
+            exs = sorted((e for e in load_rated(folder, share) if e.split != "train"), key=lambda e: e.domain)
+            report.update(evaluate_doc_groups(tagger, exs, lambda e, name=name: (name, f"{name}: {e.domain}")))
     if not report:
         print("nothing to evaluate: give --data FILE.jsonl, --public DIR, --own DIR, --rated DIR or --stars DIR",
               file=sys.stderr)
