@@ -152,6 +152,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("--unlabelled gives texts for the teacher to label: use it with --distill", file=sys.stderr)
         return 2
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
+    # reviews with stars that both models are scored on and no training step reads as labelled data: the held-out
+    # part of data/rated (its training part is unlabelled text for the fast model's teacher) and data/stars_test
+    rated, scored = [], []
+    if (root / "data" / "rated").is_dir():
+        from cxnlp.classify.data import load_rated
+
+        rated = load_rated(root / "data" / "rated")
+        scored += [e for e in rated if e.split != "train"]
+    if (root / "data" / "stars_test").is_dir():
+        from cxnlp.classify.data import STARS_TEST_CORPUS, load_rated
+
+        scored += load_rated(root / "data" / "stars_test", test_share=1.0, corpus=STARS_TEST_CORPUS)
     if args.e5:
         from cxnlp.classify.e5train import train_e5
 
@@ -168,24 +180,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             except ValueError:
                 print("--corpus-weight takes CORPUS=K, e.g. germeval2017=3", file=sys.stderr)
                 return 2
-        clf, metrics = train_e5(out, taxonomy, public_data=args.data, own_dir=own, version=args.version,
-                                seed=args.seed, root=root, eval_limit=args.eval_limit, device=args.device, **recipe)
+        clf, metrics = train_e5(out, taxonomy, public_data=args.data, own_dir=own, extra=scored,
+                                version=args.version, seed=args.seed, root=root, eval_limit=args.eval_limit,
+                                device=args.device, **recipe)
         for k, v in metrics.items():
             print(format_report(k, v))
         print(f"model written to {out.name}/ (version {clf.version}, {clf.meta['recipe']['train_seconds']} s of "
               f"training on {clf.meta['recipe']['device']})")
         return 0
-    extra, unlabelled, ratings, teacher, before = [], [], [], None, None
-    rated = []  # data/rated: reviews with stars only; the held-out part scores the star ranking
-    if (root / "data" / "rated").is_dir():
-        from cxnlp.classify.data import load_rated
-
-        rated = load_rated(root / "data" / "rated")
-        extra += [e for e in rated if e.split != "train"]
-    if (root / "data" / "stars_test").is_dir():  # product reviews with stars that only score the model
-        from cxnlp.classify.data import STARS_TEST_CORPUS, load_rated
-
-        extra += load_rated(root / "data" / "stars_test", test_share=1.0, corpus=STARS_TEST_CORPUS)
+    extra, unlabelled, ratings, teacher, before = list(scored), [], [], None, None
     store_path = load_settings(root).path("store", "path")
     store_ok = store_path.is_file() or bool(os.environ.get("CXNLP_STORE_URL"))
 

@@ -58,6 +58,13 @@ def test_student_learns_a_task_only_the_teacher_knows(teacher, tmp_path):
     d = model.meta["distillation"]
     assert d["teacher"] == "tiny-teacher t" and d["unlabelled_texts"] == 30 and d["soft_labelled_texts"] >= 30
     assert 0.0 <= d["agreement"]["tiny"]["agreement"] <= 1.0 and d["agreement"]["tiny"]["n"] > 0
+    # the figure comes from the evaluation's tags (not a second tagging pass) and equals tagging afresh
+    from cxnlp.classify.adapt import agreement
+
+    held = [e for e in gold if e.split != "train"]
+    assert d["agreement"] == agreement(Tagger(model, TAX), teacher, held)
+    with pytest.raises(ValueError, match="student labels"):
+        agreement(None, teacher, held, student_labels=["positive"])
     texts = [e.text for e in unl]
     k = TAX.labels("facets").index("Service-Erfahrung")
     want = teacher.predict(texts)["facets"][:, k]
@@ -339,6 +346,12 @@ def test_rated_reviews_load_split_and_score_the_stars(tmp_path):
     assert halves["all"] == m
     assert halves["low"] == evaluate_docs(Stars(), [e for e in exs if e.rating <= 2])
     assert evaluate_doc_groups(Counting(), exs, lambda e: ()) == {}
+    # the caller's own tags of the examples: nothing is tagged again, the figures are the same
+    tagged.clear()
+    given = Stars().tag_batch([e.text for e in exs])
+    assert evaluate_doc_groups(Counting(), exs, lambda e: ("all",), results=given)["all"] == m and tagged == []
+    with pytest.raises(ValueError, match="results"):
+        evaluate_doc_groups(Counting(), exs, lambda e: ("all",), results=given[:-1])
     reverse = [dict(r, rating=6 - r["rating"]) for r in rows]
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in reverse), encoding="utf-8")
     assert evaluate_docs(Stars(), load_rated(tmp_path))["rating_spearman"]["spearman"] == -1.0

@@ -199,6 +199,8 @@ def test_held_out_figures_tag_each_text_once_and_honour_the_limit(trained, tiny_
            for i, (t, lab) in enumerate([(POS[0], "positive"), (NEG[0], "negative"), (POS[1], "positive")])]
     pub = [Example(text=t, corpus="sb10k", split="test", sentiment="negative", uid=f"s{i}") for i, t in enumerate(NEG[:3])]
     sents = [Example(text=t, corpus="cx_reviews:sent", split="test", sentiment="positive") for t in POS[:3]]
+    stars = [Example(text=t, corpus="cx_stars_test", split="test", rating=r, uid=f"r{i}")  # scored by stars only,
+             for i, (t, r) in enumerate([(n, 1) for n in NEG[:5]] + [(p, 5) for p in POS[:5]])]  # ten or more
     tagged: list[str] = []
     real = E5Tagger.tag_batch
     monkeypatch.setattr(E5Tagger, "tag_batch", lambda self, texts: tagged.extend(texts) or real(self, texts))
@@ -209,6 +211,9 @@ def test_held_out_figures_tag_each_text_once_and_honour_the_limit(trained, tiny_
     assert m["cx_reviews"] == evaluate_docs(tagger, own[:2]) and m["sb10k"] == evaluate_docs(tagger, pub[:2])
     assert m["cx_all"] == evaluate_docs(tagger, own) and m["cx_all"]["sentiment"]["n"] == 3
     assert m["cx_reviews:sent"] == evaluate_sentences(tagger, sents[:2])
+    m = evaluate_classifier(clf, stars, [], root=ROOT)
+    assert list(m) == ["cx_stars_test"] and set(m["cx_stars_test"]) == {"rating_spearman", "rating_sentiment"}
+    assert m["cx_stars_test"] == evaluate_docs(tagger, stars)
 
 
 def test_e5_tagger_uses_only_the_cheap_part_of_the_embedded_tagger(trained, tiny_base, monkeypatch):

@@ -194,3 +194,10 @@ def test_train_e5_recipe_options_are_checked_before_training(tmp_path, capsys, m
                      "--class-weighting", "sqrt"])
     assert seen["corpus_weights"] == {"germeval2017": 2.5, "sb10k": 1.0}
     assert seen["steps"] == 7 and seen["class_weighting"] == "sqrt" and "train_layers" not in seen
+    # the reviews with stars score the e5 tagger too, and none of them is a training text
+    from cxnlp.classify.data import RATED_CORPUS, STARS_TEST_CORPUS
+
+    stars = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in (REPO / "data" / "stars_test").glob("*.jsonl"))
+    assert {e.corpus for e in seen["extra"]} == {RATED_CORPUS, STARS_TEST_CORPUS}
+    assert all(e.split != "train" and e.rating and not e.sentiment for e in seen["extra"])
+    assert sum(e.corpus == STARS_TEST_CORPUS for e in seen["extra"]) == stars

@@ -138,15 +138,21 @@ def stored_texts(store, limit: int = 200_000) -> list[str]:
     return [r[0] for r in rows]
 
 
-def agreement(student, teacher, examples: Sequence[Example]) -> dict[str, Any]:
-    """How often the student (fast tagger) gives the teacher's document sentiment label, per corpus."""
+def agreement(student, teacher, examples: Sequence[Example],
+              student_labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """How often the student (fast tagger) gives the teacher's document sentiment label, per corpus.
+    ``student_labels``: the student's labels for ``examples`` (in their order) where the caller has them already
+    (the held-out evaluation tagged them); ``student`` tags them when None."""
+    if student_labels is not None and len(student_labels) != len(examples):
+        raise ValueError(f"{len(student_labels)} student labels for {len(examples)} examples")
     out: dict[str, Any] = {}
-    groups: dict[str, list[Example]] = {}
-    for e in examples:
-        groups.setdefault(e.corpus, []).append(e)
-    for corpus, exs in sorted(groups.items()):
-        texts = [e.text for e in exs]
-        s = [r["sentiment"]["label"] for r in student.tag_batch(texts)]
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e.corpus, []).append(i)
+    for corpus, idx in sorted(groups.items()):
+        texts = [examples[i].text for i in idx]
+        s = ([r["sentiment"]["label"] for r in student.tag_batch(texts)] if student_labels is None
+             else [student_labels[i] for i in idx])
         t = [SENTIMENT[int(i)] for i in teacher.predict(texts)["sentiment"].argmax(1)]
         out[corpus] = {"n": len(texts), "agreement": round(float(np.mean([a == b for a, b in zip(s, t)])), 4)}
     return out

@@ -324,7 +324,7 @@ def evaluate_classifier(clf: E5Classifier, held_docs: Sequence[Example], held_se
 
 
 def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, Any]) -> Path:
-    from cxnlp.classify.train import CORPORA_TEXT, metrics_table
+    from cxnlp.classify.train import E5_SOURCES_TEXT, metrics_table
 
     r = meta.get("recipe", {})
     lines = [f"# {meta.get('name')} {meta.get('version')}", "",
@@ -349,7 +349,7 @@ def write_e5_card(out_dir: str | Path, meta: dict[str, Any], metrics: dict[str, 
              f"own set; {_mixture_text(r)}. Training took {r.get('train_seconds')} s; final loss "
              f"{r.get('final_loss')}.",
              "- Reproduce: `cxnlp train --e5 --data PATH_TO_PUBLIC_SETS --out models/cxnlp-de-e5`.", "",
-             "## Training data", "", CORPORA_TEXT,
+             "## Training data", "", E5_SOURCES_TEXT,
              "Documents per corpus: " + ", ".join(f"{k} {v:,}" for k, v in sorted(meta.get("training_docs", {}).items()))
              + f"; plus {meta.get('training_sentences', 0):,} annotated sentences.", "",
              "## Held-out results", "",

