@@ -224,6 +224,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         tdir = Path(args.teacher or root / "models" / "cxnlp-de-e5")
         teacher = E5Classifier.load(tdir, device=args.device)
+        if not args.no_teacher_cache:  # its answers by text, on disk: a retraining asks it only about new texts
+            from cxnlp.classify.teacher_cache import CachedTeacher
+
+            teacher = CachedTeacher(teacher, args.teacher_cache)
         # the shipped sample exports (generated), the training part of the shipped rated reviews (their stars
         # stay unused here), the shipped unlabelled travel feedback, any folder the user names, then the store's
         # German texts
@@ -253,6 +257,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(format_report(k, v))
     for corpus, a in (model.meta.get("distillation", {}).get("agreement") or {}).items():
         print(f"student = teacher on {corpus}: {a['agreement']:.3f} (n={a['n']})")
+    if teacher is not None and hasattr(teacher, "hits"):
+        print(f"teacher: {teacher.hits} texts answered from its cache, {teacher.misses} labelled now "
+              f"({teacher.path})", file=sys.stderr)
     if model.meta.get("ratings"):
         r = model.meta["ratings"]
         for k in ("before", "after"):
@@ -398,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--distill: the labelled training texts also get soft labels for their tasks without gold "
                         "labels (slower; on the shipped data it cost touchpoint and emotion F1, see README)")
     s.add_argument("--teacher", help="--distill: the teacher's directory (default models/cxnlp-de-e5)")
+    s.add_argument("--teacher-cache", metavar="DIR",
+                   help="--distill: keep the teacher's probabilities by text here, so that a retraining asks it "
+                        "only about texts it has not read (default $CXNLP_CACHE/teacher or ~/.cache/cxnlp/teacher)")
+    s.add_argument("--no-teacher-cache", action="store_true", help="--distill: the teacher labels every text afresh")
     s.add_argument("--unlabelled", action="append", default=[], metavar="FOLDER",
                    help="--distill: also read the texts of the JSONL/CSV exports in FOLDER (repeatable; the sample "
                         "data, the training part of data/rated and data/unlabelled are always read)")

@@ -158,7 +158,9 @@ def test_public_gold_texts_learn_from_the_teachers_sentiment(teacher, tmp_path):
 
 
 @pytest.mark.parametrize("extra, want", [([], (False, None)), (["--distill-all"], (True, None)),
-                                         (["--gold-share", "0.25"], (False, 0.25))])
+                                         (["--gold-share", "0.25"], (False, 0.25)),
+                                         (["--no-teacher-cache"], (False, None)),
+                                         (["--teacher-cache", "mine"], (False, None))])
 def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extra, want):
     import cxnlp.classify.e5model as e5model
     import cxnlp.classify.train as train
@@ -175,9 +177,19 @@ def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extr
 
     monkeypatch.setattr(e5model.E5Classifier, "load", classmethod(lambda cls, d, device=None: teacher))
     monkeypatch.setattr(train, "train_model", fake_train)
+    monkeypatch.setenv("CXNLP_CACHE", str(tmp_path / "cache"))
+    extra = [str(tmp_path / x) if x == "mine" else x for x in extra]
     with pytest.raises(Stop):
         main(["train", "--distill", "--no-own", "--out", str(tmp_path / "m"), *extra])
-    assert seen["teacher"] is teacher and len(seen["unlabelled"]) > 100
+    if "--no-teacher-cache" in extra:
+        assert seen["teacher"] is teacher
+    else:  # the teacher answers through its cache: by default under $CXNLP_CACHE/teacher
+        from cxnlp.classify.teacher_cache import CachedTeacher
+
+        home = tmp_path / ("mine" if "--teacher-cache" in extra else "cache/teacher")
+        assert isinstance(seen["teacher"], CachedTeacher) and seen["teacher"].teacher is teacher
+        assert seen["teacher"].path.parent == home
+    assert len(seen["unlabelled"]) > 100
     assert (seen["distill_all"], seen.get("gold_share")) == want
 
 
@@ -380,3 +392,100 @@ def test_distilled_sentences_become_soft_sentence_rows(teacher):
         mine = rows == len(docs) + j
         assert mine.any() and abs(ws[mine].sum() - sum(p for p in s.soft["sentiment"] if p >= 0.02)) < 1e-6
     assert sent_rows.sum() >= 2
+
+
+# -- the teacher's answers kept on disk (cxnlp.classify.teacher_cache) --------------------------------------
+class Counted:
+    """A teacher that records which texts it was asked about."""
+
+    def __init__(self, teacher):
+        self.teacher, self.asked = teacher, []
+
+    def __getattr__(self, name):
+        return getattr(self.teacher, name)
+
+    def predict(self, texts, batch_size=None, batch_tokens=None):
+        self.asked += list(texts)
+        return self.teacher.predict(texts, batch_size, batch_tokens)
+
+
+def test_cached_teacher_gives_the_teachers_answers_and_asks_only_about_new_texts(teacher, tmp_path):
+    from cxnlp.classify.teacher_cache import CachedTeacher
+
+    def same(got, want):  # the cache asks about each text once, so its batches differ: float32 sums differ in the
+        return set(got) == set(want) and all(np.allclose(got[k], want[k], atol=1e-5) for k in want)  # last bits
+
+    texts = [NEG[0], POS[0], NEU[0], POS[0], NEG[1]]  # one text twice
+    want = teacher.predict(texts)
+    first = CachedTeacher(Counted(teacher), tmp_path)
+    got = first.predict(texts)
+    assert same(got, want) and np.array_equal(got["sentiment"][1], got["sentiment"][3])
+    assert {k: v.shape for k, v in got.items()} == {k: v.shape for k, v in want.items()}  # binary heads stay 1-D
+    assert sorted(first.teacher.asked) == sorted(set(texts)) and (first.hits, first.misses) == (0, 4)
+    # a later run (a new process: a new object on the same folder) asks only about the texts it has not seen
+    later = CachedTeacher(Counted(teacher), tmp_path)
+    more = [POS[1], NEG[0], POS[0]]
+    got = later.predict(more)
+    assert same(got, teacher.predict(more))
+    assert later.teacher.asked == [POS[1]] and (later.hits, later.misses) == (2, 1)
+    stored, again = later.predict([POS[0]]), first.predict([POS[0]])  # the stored figures, bit for bit
+    assert all(np.array_equal(stored[k], again[k]) for k in want)
+    assert later.name == teacher.name and later.specs is teacher.specs  # everything else is the teacher's
+    assert later.predict([])["sentiment"].shape == (0, 3)
+
+
+def test_cached_teacher_belongs_to_one_teacher_and_precision(teacher, tmp_path, monkeypatch):
+    import copy
+
+    from cxnlp.classify.teacher_cache import CachedTeacher, teacher_key
+
+    other = copy.copy(teacher)
+    other.meta = dict(teacher.meta, version="t2")
+    assert teacher_key(other) != teacher_key(teacher)
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "float32")
+    fp32 = teacher_key(teacher)
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "bfloat16")
+    assert teacher_key(teacher) != fp32  # bfloat16 figures never answer a float32 run
+    monkeypatch.setenv("CXNLP_CPU_PRECISION", "float32")
+    CachedTeacher(teacher, tmp_path).predict([POS[0]])
+    fresh = CachedTeacher(Counted(other), tmp_path)
+    fresh.predict([POS[0]])
+    assert fresh.teacher.asked == [POS[0]] and len(list(tmp_path.glob("*.sqlite"))) == 2
+
+
+def test_an_unreadable_cache_costs_time_not_the_training(teacher, tmp_path, caplog):
+    from cxnlp.classify.teacher_cache import CachedTeacher
+
+    c = CachedTeacher(Counted(teacher), tmp_path)
+    c.path.write_bytes(b"this is not a database" * 100)
+    with caplog.at_level("WARNING"):
+        got = c.predict([NEG[0], POS[0]])
+    want = teacher.predict([NEG[0], POS[0]])
+    assert all(np.array_equal(got[k], want[k]) for k in want) and c.teacher.asked == [NEG[0], POS[0]]  # same batch
+    assert "cannot be read" in caplog.text and c.path.name in caplog.text
+
+
+def test_a_retraining_from_the_cache_gives_the_same_student(teacher, tmp_path):
+    from cxnlp.classify.adapt import unlabelled_examples
+    from cxnlp.classify.teacher_cache import CachedTeacher
+    from cxnlp.classify.train import train_model
+
+    def data():
+        gold = [Example(text=t, corpus="sb10k", split="train" if i % 5 else "test", sentiment=lab)
+                for lab, texts in (("positive", POS), ("negative", NEG), ("neutral", NEU))
+                for i, t in enumerate(texts * 3)]
+        return gold, unlabelled_examples([p + " Danke!" for p in POS] + [n + " Leider." for n in NEG] + NEU)
+
+    models = []
+    for run, t in enumerate((teacher, CachedTeacher(teacher, tmp_path / "c"), CachedTeacher(Counted(teacher),
+                                                                                            tmp_path / "c"))):
+        gold, unl = data()
+        m, _ = train_model(tmp_path / f"s{run}", TAX, extra=gold, use_embeddings=False, version="s", teacher=t,
+                           unlabelled=unl, seed=0)
+        models.append(m)
+    assert t.teacher.asked == [] and t.hits > 0  # the third training asked the teacher nothing
+    a, b, c = (m.heads for m in models)
+    assert (b.W != c.W).nnz == 0 and np.array_equal(b.b, c.b)  # the cached run is the first run, exactly
+    # and the first cached run is the uncached one up to float32's last bits (batches of other texts)
+    assert np.allclose(a.W.toarray(), b.W.toarray(), atol=2e-3) and np.allclose(a.b, b.b, atol=2e-3)
+    assert models[1].meta["distillation"] == models[2].meta["distillation"]
