@@ -465,6 +465,24 @@ def test_an_unreadable_cache_costs_time_not_the_training(teacher, tmp_path, capl
     assert "cannot be read" in caplog.text and c.path.name in caplog.text
 
 
+def test_an_interrupted_labelling_keeps_what_the_teacher_had_read(teacher, tmp_path):
+    from cxnlp.classify.teacher_cache import CachedTeacher
+
+    class Dies(Counted):
+        def predict(self, texts, batch_size=None, batch_tokens=None):
+            if self.asked:  # the second part: the training is stopped
+                raise KeyboardInterrupt
+            return super().predict(texts, batch_size, batch_tokens)
+
+    texts = [NEG[0], POS[0], NEU[0], POS[1]]
+    with pytest.raises(KeyboardInterrupt):
+        CachedTeacher(Dies(teacher), tmp_path, part=2).predict(texts)
+    again = CachedTeacher(Counted(teacher), tmp_path, part=2)
+    got = again.predict(texts)
+    assert again.teacher.asked == texts[2:] and (again.hits, again.misses) == (2, 2)
+    assert np.allclose(got["sentiment"], teacher.predict(texts)["sentiment"], atol=1e-5)
+
+
 def test_a_retraining_from_the_cache_gives_the_same_student(teacher, tmp_path):
     from cxnlp.classify.adapt import unlabelled_examples
     from cxnlp.classify.teacher_cache import CachedTeacher

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -58,11 +59,13 @@ def teacher_key(teacher) -> str:
 
 class CachedTeacher:
     """A teacher (:class:`cxnlp.classify.e5model.E5Classifier`) whose ``predict`` answers from ``folder`` for texts
-    it has labelled before. Everything else (name, version, specs, ...) is the teacher's. ``hits`` and
-    ``misses`` count the texts answered from the file and by the teacher."""
+    it has labelled before; it asks the teacher about the others ``part`` texts at a time and stores each part's
+    answers at once. Everything else (name, version, specs, ...) is the teacher's. ``hits`` and ``misses`` count
+    the texts answered from the file and by the teacher."""
 
-    def __init__(self, teacher, folder: str | Path | None = None):
+    def __init__(self, teacher, folder: str | Path | None = None, part: int = 2048):
         self.teacher = teacher
+        self.part = part  # texts per teacher call, stored when it returns
         self.folder = Path(folder) if folder is not None else default_cache_dir()
         self.path = self.folder / f"{teacher.name}-{teacher_key(teacher)[:20]}.sqlite"
         self.widths = [(s.name, 1 if s.kind == "binary" else len(s.classes), s.kind == "binary")
@@ -77,7 +80,11 @@ class CachedTeacher:
     def _connect(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30)
-        con.execute("CREATE TABLE IF NOT EXISTS probs (h BLOB PRIMARY KEY, v BLOB NOT NULL)")
+        try:
+            con.execute("CREATE TABLE IF NOT EXISTS probs (h BLOB PRIMARY KEY, v BLOB NOT NULL)")
+        except sqlite3.Error:
+            con.close()
+            raise
         return con
 
     def _fail(self, what: str, e: Exception) -> None:
@@ -89,8 +96,34 @@ class CachedTeacher:
     def _hash(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
-    def _row_bytes(self) -> int:
-        return 4 * sum(w for _, w, _ in self.widths)
+    def _read(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        """The stored rows of ``keys`` (rows of another layout are skipped: the teacher labels those again)."""
+        found: dict[bytes, np.ndarray] = {}
+        if self._broken is not None:
+            return found
+        size = 4 * sum(w for _, w, _ in self.widths)
+        try:
+            with closing(self._connect()) as con:
+                for i in range(0, len(keys), 500):
+                    chunk = list(keys[i:i + 500])
+                    for h, v in con.execute(f"SELECT h, v FROM probs WHERE h IN ({','.join('?' * len(chunk))})",
+                                            chunk):
+                        if len(v) == size:
+                            found[bytes(h)] = np.frombuffer(v, np.float32)
+        except (sqlite3.Error, OSError) as e:
+            self._fail("cannot be read", e)
+            return {}
+        return found
+
+    def _write(self, rows: dict[bytes, np.ndarray]) -> None:
+        if self._broken is not None:
+            return
+        try:
+            with closing(self._connect()) as con, con:  # one transaction per part
+                con.executemany("INSERT OR REPLACE INTO probs VALUES (?, ?)",
+                                [(h, v.tobytes()) for h, v in rows.items()])
+        except (sqlite3.Error, OSError) as e:
+            self._fail("cannot be written", e)
 
     # -- prediction ------------------------------------------------------------------------------------
     def predict(self, texts: Sequence[str], batch_size: int | None = None,
@@ -100,36 +133,16 @@ class CachedTeacher:
         if not texts:
             return self.teacher.predict(texts, batch_size, batch_tokens)
         keys = [self._hash(t) for t in texts]
-        found: dict[bytes, np.ndarray] = {}
-        con = None
-        if self._broken is None:
-            try:
-                con = self._connect()
-                uniq = list(dict.fromkeys(keys))
-                for i in range(0, len(uniq), 500):
-                    chunk = uniq[i:i + 500]
-                    rows = con.execute(f"SELECT h, v FROM probs WHERE h IN ({','.join('?' * len(chunk))})", chunk)
-                    for h, v in rows:
-                        if len(v) == self._row_bytes():
-                            found[bytes(h)] = np.frombuffer(v, np.float32)
-            except (sqlite3.Error, OSError) as e:
-                self._fail("cannot be read", e)
-                con = None
+        found = self._read(list(dict.fromkeys(keys)))
         todo = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in found))
-        if todo:
-            p = self.teacher.predict(todo, batch_size, batch_tokens)
+        # in parts, each stored as soon as it is labelled: an interrupted training keeps what the teacher read
+        for i in range(0, len(todo), self.part):
+            part = todo[i:i + self.part]
+            p = self.teacher.predict(part, batch_size, batch_tokens)
             new = {self._hash(t): np.concatenate([np.reshape(p[n][j], -1) for n, _, _ in self.widths])
-                   .astype(np.float32) for j, t in enumerate(todo)}
+                   .astype(np.float32) for j, t in enumerate(part)}
             found.update(new)
-            if con is not None:
-                try:
-                    with con:
-                        con.executemany("INSERT OR REPLACE INTO probs VALUES (?, ?)",
-                                        [(h, v.tobytes()) for h, v in new.items()])
-                except (sqlite3.Error, OSError) as e:
-                    self._fail("cannot be written", e)
-        if con is not None:
-            con.close()
+            self._write(new)
         self.hits += len(set(keys)) - len(todo)
         self.misses += len(todo)
         flat = np.stack([found[k] for k in keys])
