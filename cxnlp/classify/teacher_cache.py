@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -33,8 +32,9 @@ log = logging.getLogger(__name__)
 
 def default_cache_dir() -> Path:
     """``$CXNLP_CACHE/teacher`` or ``~/.cache/cxnlp/teacher``: outside the checkout, like the e5 base model."""
-    root = os.environ.get("CXNLP_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "cxnlp") / "teacher"
+    from cxnlp.models_e5 import cache_root
+
+    return cache_root() / "teacher"
 
 
 def teacher_key(teacher) -> str:

