@@ -231,10 +231,8 @@ def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, ca
     rated = load_rated(REPO / "data" / "rated")
     assert {e.text.strip() for e in rated if e.split == "train"} <= set(before)
     assert not {e.text.strip() for e in rated if e.split != "train"} & set(before)
-    # and so is the shipped unlabelled feedback (data/unlabelled), every line of it; none of it is a held-out text of
-    # the own labelled set (the teacher would label a text the student is then scored on)
+    # and so is the shipped unlabelled feedback (data/unlabelled), every line of it
     from cxnlp.classify.adapt import sample_texts
-    from cxnlp.classify.data import load_own
 
     shipped = {t.strip() for t in sample_texts(REPO / "data" / "unlabelled")}
     assert len(shipped) > 5000 and shipped <= set(before)
@@ -525,12 +523,11 @@ def test_unlabelled_texts_hold_no_scored_text():
 
     scored = {norm(e.text) for e in load_own(REPO / "data" / "labelled") if e.split != "train"}
     scored |= {norm(e.text) for e in load_rated(REPO / "data" / "rated") if e.split != "train"}
-    scored |= {norm(json.loads(line)["text"]) for f in (REPO / "data" / "stars_test").glob("*.jsonl")
-               for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
+    scored |= {norm(e.text) for e in load_rated(REPO / "data" / "stars_test", test_share=1.0)}
     assert len(scored) > 2500
     files = sorted((REPO / "data" / "unlabelled").glob("*.jsonl"))
     assert len(files) >= 13
     for f in files:
         texts = {norm(json.loads(line)["text"]) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
         assert len(texts) > 300 and not texts & scored, f.name
-    assert len({t for t in sample_texts(REPO / "data" / "unlabelled")}) > 5000
+    assert len(set(sample_texts(REPO / "data" / "unlabelled"))) > 5000
