@@ -531,3 +531,20 @@ def test_unlabelled_texts_hold_no_scored_text():
         texts = {norm(json.loads(line)["text"]) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
         assert len(texts) > 300 and not texts & scored, f.name
     assert len(set(sample_texts(REPO / "data" / "unlabelled"))) > 5000
+
+
+def test_unlabelled_readme_counts_its_files():
+    """data/unlabelled/README.md names every file with its number of texts, and the total; the model card points
+    there for the count. Both must match the files as shipped: a file added, grown or left out of the table fails."""
+    import json
+    import re
+
+    folder = REPO / "data" / "unlabelled"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    table = {m.group(1): int(m.group(2).replace(",", ""))
+             for m in re.finditer(r"^\| `([\w.]+\.jsonl)` \|.*\| ([\d,]+) \| \d+ \|$", readme, re.M)}
+    counted = {f.name: sum(1 for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+                           and json.loads(line)["text"].strip()) for f in sorted(folder.glob("*.jsonl"))}
+    assert table == counted
+    total = re.search(r"^([\d,]+) texts written for this project", readme, re.M)
+    assert total and int(total.group(1).replace(",", "")) == sum(counted.values())
