@@ -30,6 +30,13 @@ def teacher(tiny_bert_base):
     return clf
 
 
+def _jsonl_texts(path):
+    """The "text" of each non-blank line of one of the shipped JSONL files, in file order."""
+    import json
+
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def test_soft_labels_fill_only_tasks_without_gold(teacher):
     from cxnlp.classify.adapt import attach_soft_labels
 
@@ -238,8 +245,7 @@ def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, ca
     assert len(shipped) > 5000 and shipped <= set(before)
     # the shipped product reviews with stars of data/stars_test only score the model: every one of them is a held-out
     # example (cx_stars_test), none is given to the teacher
-    stars = {json.loads(line)["text"] for f in (REPO / "data" / "stars_test").glob("*.jsonl")
-             for line in f.read_text(encoding="utf-8").splitlines()}
+    stars = {t for f in (REPO / "data" / "stars_test").glob("*.jsonl") for t in _jsonl_texts(f)}
     held = [e for e in seen["extra"] if e.corpus == "cx_stars_test"]
     assert len(stars) > 1000 and {e.text for e in held} == stars and {e.split for e in held} == {"test"}
     assert not {t.strip() for t in stars} & (set(before) | set(after))
@@ -513,8 +519,6 @@ def test_unlabelled_texts_hold_no_scored_text():
     """data/unlabelled (texts the teacher labels for the fast model) must not hold a text that a model is scored on:
     the student would learn the teacher's answer to it. Checked exactly (after whitespace and case) against every
     held-out text of the own set, the rated reviews and data/stars_test, file by file."""
-    import json
-
     from cxnlp.classify.adapt import sample_texts
     from cxnlp.classify.data import load_own, load_rated
 
@@ -528,7 +532,7 @@ def test_unlabelled_texts_hold_no_scored_text():
     files = sorted((REPO / "data" / "unlabelled").glob("*.jsonl"))
     assert len(files) >= 13
     for f in files:
-        texts = {norm(json.loads(line)["text"]) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
+        texts = {norm(t) for t in _jsonl_texts(f)}
         assert len(texts) > 300 and not texts & scored, f.name
     assert len(set(sample_texts(REPO / "data" / "unlabelled"))) > 5000
 
@@ -536,15 +540,13 @@ def test_unlabelled_texts_hold_no_scored_text():
 def test_unlabelled_readme_counts_its_files():
     """data/unlabelled/README.md names every file with its number of texts, and the total; the model card points
     there for the count. Both must match the files as shipped: a file added, grown or left out of the table fails."""
-    import json
     import re
 
     folder = REPO / "data" / "unlabelled"
     readme = (folder / "README.md").read_text(encoding="utf-8")
     table = {m.group(1): int(m.group(2).replace(",", ""))
              for m in re.finditer(r"^\| `([\w.]+\.jsonl)` \|.*\| ([\d,]+) \| \d+ \|$", readme, re.M)}
-    counted = {f.name: sum(1 for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
-                           and json.loads(line)["text"].strip()) for f in sorted(folder.glob("*.jsonl"))}
+    counted = {f.name: sum(1 for t in _jsonl_texts(f) if t.strip()) for f in sorted(folder.glob("*.jsonl"))}
     assert table == counted
     total = re.search(r"^([\d,]+) texts written for this project", readme, re.M)
     assert total and int(total.group(1).replace(",", "")) == sum(counted.values())
