@@ -137,6 +137,26 @@ def test_gold_share_splits_a_texts_weight_between_gold_and_teacher():
         assert [(int(y), float(w)) for r, y, w in zip(rows, ys, ws) if r == 1] == [(0, 1.0)]  # no teacher: unchanged
 
 
+def test_germeval2017_gold_sentiment_weighs_more_than_other_public_sets(monkeypatch):
+    """The recipe's SENTIMENT_CORPUS_WEIGHT multiplies a public corpus's gold sentiment rows and the teacher's rows of
+    those texts alike (own texts keep OWN_WEIGHT); changing the table changes the weights."""
+    from cxnlp.classify import train
+    from cxnlp.classify.train import OWN_WEIGHT, SENTIMENT_CORPUS_WEIGHT, build_targets
+
+    docs = [Example(text=c, corpus=c, split="train", sentiment="negative", soft={"sentiment": [0.5, 0.5, 0.0]})
+            for c in ("germeval2017", "sb10k", "cx_reviews")]
+    docs[2].soft = None  # own texts never get the teacher's sentiment over their gold
+
+    def weights():
+        _, _, rows, _, ws = build_targets(docs, [], TAX, len(docs), gold_share=0.5)["sentiment"]
+        return [float(ws[rows == i].sum()) for i in range(len(docs))]
+
+    assert SENTIMENT_CORPUS_WEIGHT.get("germeval2017", 1.0) > 1.0
+    assert weights() == pytest.approx([SENTIMENT_CORPUS_WEIGHT["germeval2017"], 1.0, OWN_WEIGHT])
+    monkeypatch.setattr(train, "SENTIMENT_CORPUS_WEIGHT", {"sb10k": 4.0})
+    assert weights() == pytest.approx([1.0, 4.0, OWN_WEIGHT])
+
+
 def test_public_gold_texts_learn_from_the_teachers_sentiment(teacher, tmp_path):
     """Gold labels that the teacher contradicts: public-set texts whose gold says positive while the teacher reads
     them as neutral. Gold only (share 1) keeps the student on the gold label, teacher only (share 0) moves it to
