@@ -56,6 +56,9 @@ STUDENT_TASKS = ("sentiment", "relevance", "offensive", "sustainability", "facet
 # Measured against 2026.12.05.2, not kept: the sentences of GermEval 2017's multi-sentence training posts as
 # teacher-labelled sentence rows (GermEval 2017 0.733 -> 0.721, mean 0.812 -> 0.808), and 1,194 written rail web
 # texts as unlabelled texts (0.727, mean 0.809; README).
+# Also not kept (the network alone on fixed control features, three seeds): a second output that predicts the
+# teacher's pooled vector (GermEval 2017 0.737 -> 0.727, data/stars_test 0.820 -> 0.827), and a lexicon of the
+# teacher's reading of single words as eight more inputs (0.740 -> 0.733, stars 0.822 -> 0.829; README).
 DISTILL_SENTENCES = True
 # the document/sentence sentiment head also has a small network stacked on it: it reads the dense features (sentence
 # embedding, cue counts, surface signals) and the linear head's centred logits times DENSE_STACK (out-of-fold in
