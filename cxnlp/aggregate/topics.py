@@ -3,7 +3,7 @@
 1. Vectors that work offline: the tagger's document embeddings (the mean of the sentences' USE-m v3 vectors,
    stored by the tag stage and read back, see cxnlp.classify.docvec) — or, where that package is missing,
    tf-idf reduced with truncated SVD.
-2. Clusters: k-means (MiniBatchKMeans, seeded → deterministic), k from the number of texts.
+2. Clusters: k-means (full batch, ten starts, seeded → deterministic), k from the number of texts.
 3. Labels: class-based tf-idf (c-TF-IDF, as in BERTopic) over German lemmas from spaCy's lookup tables, German
    stop words removed, hyphenated compounds kept whole ("Graspapier-Verpackung").
 4. Over time: weekly size and negative share per topic; a topic is *new* when it was (almost) absent in the first
@@ -141,7 +141,7 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
              taxonomy=None, min_size: int = 8, vecs: np.ndarray | None = None) -> list[Topic]:
     """``docs``: dicts with id, text, day (date), negative (bool), facets, touchpoints (lists), and optionally
     terms (the text's :func:`terms`, when the caller has them already)."""
-    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.cluster import KMeans
 
     docs = list(docs)
     if len(docs) < 2 * min_size:
@@ -149,7 +149,12 @@ def discover(docs: Sequence[dict[str, Any]], *, seed: int = 0, n_topics: int | N
     k = n_topics or int(min(50, max(6, round(math.sqrt(len(docs) / 4)))))
     k = min(k, len(docs) // min_size)
     X = vecs if vecs is not None else vectors([d["text"] for d in docs], seed)
-    km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048, max_iter=200)
+    # full-batch k-means with ten starts (was MiniBatchKMeans with three): its topics move less when the input
+    # moves a little. Between the sample's negative texts as two model versions tag them (2026.12.05.2 / .3: 1,115 /
+    # 1,130 texts), the adjusted Rand index of the shared texts' clusters rose 0.35 -> 0.44 (four scopes, three
+    # seeds), from seed 0 to seed 1 on the same texts 0.33 -> 0.46. Cost: about 30 s for 50,000 texts (k 50) on
+    # 2 cores, against 2 s (README)
+    km = KMeans(n_clusters=k, random_state=seed, n_init=10, max_iter=300)
     labels = km.fit_predict(X)
     members: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(labels):
