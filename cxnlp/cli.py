@@ -249,6 +249,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  version=args.version, use_embeddings=False if args.no_embeddings else None,
                                  teacher=teacher, unlabelled=unlabelled, ratings=ratings, before_tagger=before,
                                  distill_all=bool(args.distill and args.distill_all),
+                                 **({"teacher_lexicon": False} if args.no_lexicon else {}),
                                  **({} if args.gold_share is None else {"gold_share": args.gold_share}),
                                  **({} if args.dense_blend is None else {"dense_blend": args.dense_blend}))
     for k, v in metrics.items():
@@ -413,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gold-share", type=float, default=None, metavar="S",
                    help="--distill: share of a public set's gold sentiment label in its training weight; the rest "
                         "follows the teacher's sentiment (default 0.5; 1 = gold only)")
+    s.add_argument("--no-lexicon", action="store_true",
+                   help="--distill: no word lexicon (by default the teacher reads each word that occurs at least twice "
+                        "in the training documents, and the fast model keeps its sentiment as eight dense features)")
     s.add_argument("--from-ratings", action="store_true",
                    help="use stored stars/NPS/CSAT as weak sentiment labels; before/after figures in the model card")
     s.add_argument("--dense-blend", type=float, default=None, metavar="B",

@@ -187,7 +187,8 @@ def test_public_gold_texts_learn_from_the_teachers_sentiment(teacher, tmp_path):
 @pytest.mark.parametrize("extra, want", [([], (False, None)), (["--distill-all"], (True, None)),
                                          (["--gold-share", "0.25"], (False, 0.25)),
                                          (["--no-teacher-cache"], (False, None)),
-                                         (["--teacher-cache", "mine"], (False, None))])
+                                         (["--teacher-cache", "mine"], (False, None)),
+                                         (["--no-lexicon"], (False, None))])
 def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extra, want):
     import cxnlp.classify.e5model as e5model
     import cxnlp.classify.train as train
@@ -218,6 +219,7 @@ def test_cli_distill_options_reach_training(teacher, monkeypatch, tmp_path, extr
         assert seen["teacher"].path.parent == home
     assert len(seen["unlabelled"]) > 100
     assert (seen["distill_all"], seen.get("gold_share")) == want
+    assert seen.get("teacher_lexicon", True) is ("--no-lexicon" not in extra)
 
 
 def test_cli_distill_reads_unlabelled_folders(teacher, monkeypatch, tmp_path, capsys):
@@ -570,3 +572,87 @@ def test_unlabelled_readme_counts_its_files():
     assert table == counted
     total = re.search(r"^([\d,]+) texts written for this project", readme, re.M)
     assert total and int(total.group(1).replace(",", "")) == sum(counted.values())
+
+
+def _lexicon_data():
+    from cxnlp.classify.adapt import unlabelled_examples
+
+    gold = [Example(text=t, corpus="tiny", split="train" if i % 5 else "test", sentiment=lab)
+            for lab, texts in (("positive", POS), ("negative", NEG), ("neutral", NEU)) for i, t in enumerate(texts * 2)]
+    return gold, unlabelled_examples(POS + NEG + [p + " Danke!" for p in POS] + [n + " Leider." for n in NEG])
+
+
+@pytest.fixture(scope="module")
+def lex_student(teacher, tmp_path_factory):
+    """A student trained with the teacher's word lexicon (the default with a teacher), saved."""
+    from cxnlp.classify.train import train_model
+
+    d = tmp_path_factory.mktemp("lex") / "model"
+    gold, unl = _lexicon_data()
+    model, _ = train_model(d, TAX, extra=gold, use_embeddings=False, version="s", teacher=teacher, unlabelled=unl,
+                           evaluate=False)
+    return d, model, [e.text for e in gold if e.split == "train"] + [e.text for e in unl]
+
+
+def test_the_teacher_reads_the_training_words_into_the_students_lexicon(teacher, lex_student):
+    from cxnlp.classify.features import SURFACE_NAMES
+    from cxnlp.classify.lexicon import LEXICON_NAMES, lexicon_vocabulary
+
+    _, model, train_texts = lex_student
+    lex = model.featurizer.lexicon
+    words, spelled = lexicon_vocabulary(train_texts, 2)
+    assert lex.words == words and len(words) > 20 and "lieferung" in words
+    classes = next(list(s.classes) for s in teacher.specs if s.name == "sentiment")
+    p = teacher.predict(spelled)["sentiment"]
+    want = p[:, [classes.index("negative"), classes.index("positive")]]
+    assert np.allclose(lex.values, want, atol=1e-3)  # float16
+    assert model.meta["features"]["lexicon_words"] == len(words)
+    card = (lex_student[0] / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"p(positive) of {len(words):,} single words" in card and "surface signals, word lexicon)" in card
+    # the eight figures are dense columns: the sentiment network reads them (and the linear logits, stacked)
+    n_dense = len(model.featurizer.cue_keys) + len(SURFACE_NAMES) + len(LEXICON_NAMES)
+    assert model.dense["sentiment"].n_inputs == n_dense + 3
+    X = model.features(NEG[:2])
+    assert np.allclose(model.dense_block(X)[:, n_dense - len(LEXICON_NAMES):], lex.features(NEG[:2]))
+
+
+def test_a_model_with_a_lexicon_survives_save_and_load(lex_student, tmp_path):
+    import shutil
+
+    from cxnlp.classify.model import EmbeddedModel, ModelError
+
+    d, model, _ = lex_student
+    back = EmbeddedModel.load(d, TAX)
+    assert back.featurizer.lexicon.words == model.featurizer.lexicon.words
+    texts = POS + NEG + NEU + ["Völlig überteuert, nie wieder!"]
+    for name, p in model.predict_features(model.features(texts)).items():
+        # (the linear heads' weights are saved in float16, as the lexicon's values)
+        assert np.allclose(p, back.predict_features(back.features(texts))[name], atol=1e-3), name
+    for broken_file, breaks, match in (
+            ("lexicon.npy", lambda p: p.unlink(), r"lexicon\.npy is corrupt \(missing\)"),
+            ("lexicon_words.txt", lambda p: p.write_text(p.read_text(encoding="utf-8").rsplit("\n", 1)[0],
+                                                         encoding="utf-8"), r"lexicon_words\.txt is corrupt"),
+            ("lexicon.npy", lambda p: np.save(p, np.load(p)[::-1].copy()), "do not match")):
+        broken = tmp_path / f"broken_{broken_file}_{match[:4]}"
+        shutil.copytree(d, broken)
+        breaks(broken / broken_file)
+        with pytest.raises(ModelError, match=match):
+            EmbeddedModel.load(broken, TAX)
+
+
+def test_without_the_lexicon_the_student_has_none_and_no_stale_files(teacher, lex_student, tmp_path):
+    import shutil
+
+    from cxnlp.classify.model import EmbeddedModel
+    from cxnlp.classify.train import train_model
+
+    d, model, _ = lex_student
+    again = tmp_path / "again"
+    shutil.copytree(d, again)  # retrained in place, without the lexicon
+    gold, unl = _lexicon_data()
+    plain, _ = train_model(again, TAX, extra=gold, use_embeddings=False, version="s", teacher=teacher,
+                           unlabelled=unl, evaluate=False, teacher_lexicon=False)
+    assert plain.featurizer.lexicon is None and plain.meta["features"]["lexicon_words"] is None
+    assert plain.featurizer.n_features == model.featurizer.n_features - 8
+    assert not (again / "lexicon.npy").exists() and not (again / "lexicon_words.txt").exists()
+    assert EmbeddedModel.load(again, TAX).featurizer.lexicon is None

@@ -471,7 +471,7 @@ def test_report_writes_are_atomic_unit(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------
 MODEL = REPO / "models" / "cxnlp-de-small"
 MODEL_FILES = ["meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
-               "char_idf.npy", "checksums.json", "dense_heads.npz"]
+               "char_idf.npy", "checksums.json", "dense_heads.npz", "lexicon_words.txt", "lexicon.npy"]
 
 
 @pytest.fixture

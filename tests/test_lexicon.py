@@ -1,0 +1,55 @@
+"""The teacher's word lexicon as dense features of the fast model: its eight figures per text, the words it keeps,
+and its files in a model directory."""
+import numpy as np
+import pytest
+
+from cxnlp.classify.lexicon import LEXICON_NAMES, WordLexicon, lexicon_vocabulary
+
+
+def lex():
+    # p(negative), p(positive) per word
+    return WordLexicon(["streik", "zug", "pünktlich", "größte"], [[0.9, 0.05], [0.1, 0.2], [0.05, 0.8], [0.3, 0.6]])
+
+
+def test_features_summarise_the_known_words_of_a_text():
+    got = lex().features(["Streik! Der ZUG war nicht pünktlich, so ein Streik.", "Nichts davon hier.", "", None])
+    assert got.shape == (4, len(LEXICON_NAMES)) and got.dtype == np.float32
+    neg, pos = [0.9, 0.1, 0.05, 0.9], [0.05, 0.2, 0.8, 0.05]  # Streik, ZUG, pünktlich, Streik: each occurrence counts
+    want = [np.mean(neg), np.mean(pos), 0.9, 0.8, 0.5, 0.25, 0.9, (0.8 + 0.2) / 2]
+    assert np.allclose(got[0], want, atol=1e-3), dict(zip(LEXICON_NAMES, got[0]))
+    assert not got[1:].any()  # no known word, an empty text and a missing one: zeros
+
+
+def test_one_known_word_is_its_own_mean_max_and_top_two():
+    got = lex().features(["die größte Freude"])[0]
+    assert np.allclose(got, [0.3, 0.6, 0.3, 0.6, 0.0, 1.0, 0.3, 0.6], atol=1e-3)
+
+
+def test_vocabulary_keeps_words_seen_often_enough_in_their_usual_spelling():
+    texts = ["Der Streik nervt.", "Streik schon wieder!", "STREIK", "Zug fällt aus", "zug", "ab 7 Uhr"]
+    words, spelled = lexicon_vocabulary(texts, min_count=2)
+    assert words == ["streik", "zug"]  # "der", "nervt", "fällt" ... once; "ab" and "7" are no words (under 3 letters)
+    assert spelled == ["Streik", "Zug"]  # the most frequent form (a tie keeps the first seen)
+    assert lexicon_vocabulary(texts, min_count=3) == (["streik"], ["Streik"])
+
+
+@pytest.mark.parametrize("words,values,match", [
+    (["a", "b"], [[0.1, 0.2]], "shape"),
+    (["a"], [[1.5, 0.0]], "probabilities"),
+    (["a", "A"], [[0.1, 0.2], [0.3, 0.4]], "twice"),
+])
+def test_bad_lexicons_are_refused(words, values, match):
+    with pytest.raises(ValueError, match=match):
+        WordLexicon(words, np.asarray(values))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from cxnlp.classify.features import ModelFileError
+
+    lex().save(tmp_path)
+    back = WordLexicon.load(tmp_path, 4)
+    assert back.words == lex().words and np.allclose(back.values, lex().values, atol=1e-3)  # float16 on disk
+    with pytest.raises(ModelFileError, match="lexicon_words.txt: 4 words, featurizer.json says 5"):
+        WordLexicon.load(tmp_path, 5)
+    WordLexicon([], np.zeros((0, 2))).save(tmp_path)
+    assert len(WordLexicon.load(tmp_path, 0)) == 0
