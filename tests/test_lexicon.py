@@ -53,3 +53,19 @@ def test_save_and_load_round_trip(tmp_path):
         WordLexicon.load(tmp_path, 5)
     WordLexicon([], np.zeros((0, 2))).save(tmp_path)
     assert len(WordLexicon.load(tmp_path, 0)) == 0
+
+
+def test_a_bad_lexicon_file_is_named(tmp_path):
+    from cxnlp.classify.features import ModelFileError
+
+    lex().save(tmp_path)
+    (tmp_path / "lexicon_words.txt").write_text("streik\nzug\nStreik\ngrößte", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="lexicon_words.txt: the lexicon lists a word twice"):
+        WordLexicon.load(tmp_path, 4)
+    lex().save(tmp_path)
+    np.save(tmp_path / "lexicon.npy", np.full((4, 2), 1.5, np.float16))
+    with pytest.raises(ModelFileError, match="lexicon.npy: lexicon values must be probabilities"):
+        WordLexicon.load(tmp_path, 4)
+    np.save(tmp_path / "lexicon.npy", np.zeros((4, 2), np.int8))
+    with pytest.raises(ModelFileError, match="lexicon.npy: int8 values, want floats"):
+        WordLexicon.load(tmp_path, 4)

@@ -31,18 +31,10 @@ class WordLexicon:
     """Lower-cased words with the teacher's p(negative) and p(positive) for each."""
 
     def __init__(self, words: Sequence[str], values: np.ndarray):
-        # rounded to float16 as saved, so that its features are the same before and after save and load
-        values = np.asarray(values, np.float16).astype(np.float32)
-        if values.shape != (len(words), 2):
-            raise ValueError(f"{len(words)} words need values of shape ({len(words)}, 2), not {values.shape}")
-        if not np.isfinite(values).all() or values.min(initial=0) < 0 or values.max(initial=0) > 1:
-            raise ValueError("lexicon values must be probabilities between 0 and 1")
-        self.words = [w.lower() for w in words]
-        if len(set(self.words)) != len(self.words):
-            raise ValueError("the lexicon lists a word twice")
-        self.values = values
+        self.words = _checked_words(words)
+        self.values = _checked_values(values, len(self.words))
         # plain Python floats per word: a text's features are a few list operations, not numpy calls per row
-        self._index = {w: (float(n), float(p)) for w, (n, p) in zip(self.words, values)}
+        self._index = {w: (float(n), float(p)) for w, (n, p) in zip(self.words, self.values)}
 
     def __len__(self) -> int:
         return len(self.words)
@@ -72,13 +64,36 @@ class WordLexicon:
         values = read_model_file(d, VALUES_FILE, lambda p: np.load(p, allow_pickle=False))
         if len(words) != n_words:
             raise ModelFileError(WORDS_FILE, f"{len(words)} words, featurizer.json says {n_words}")
-        if values.shape != (n_words, 2) or values.dtype.kind != "f":
-            raise ModelFileError(VALUES_FILE, f"shape {values.shape} ({values.dtype}), want ({n_words}, 2) floats")
         try:
-            return cls(words, values)
+            _checked_words(words)
         except ValueError as e:
-            raise ModelFileError(VALUES_FILE if "values" in str(e) else WORDS_FILE, str(e)) from e
+            raise ModelFileError(WORDS_FILE, str(e)) from e
+        if values.dtype.kind != "f":
+            raise ModelFileError(VALUES_FILE, f"{values.dtype} values, want floats")
+        try:
+            _checked_values(values, n_words)
+        except ValueError as e:
+            raise ModelFileError(VALUES_FILE, str(e)) from e
+        return cls(words, values)
 
+
+def _checked_words(words: Sequence[str]) -> list[str]:
+    """The words lower-cased; ValueError when one is listed twice."""
+    out = [w.lower() for w in words]
+    if len(set(out)) != len(out):
+        raise ValueError("the lexicon lists a word twice")
+    return out
+
+
+def _checked_values(values: np.ndarray, n_words: int) -> np.ndarray:
+    """The values rounded to float16 as saved (so that the features are the same before and after save and load),
+    as float32; ValueError unless they are (n_words, 2) probabilities."""
+    values = np.asarray(values, np.float16).astype(np.float32)
+    if values.shape != (n_words, 2):
+        raise ValueError(f"{n_words} words need values of shape ({n_words}, 2), not {values.shape}")
+    if not np.isfinite(values).all() or values.min(initial=0) < 0 or values.max(initial=0) > 1:
+        raise ValueError("lexicon values must be probabilities between 0 and 1")
+    return values
 
 def _summary(neg: list[float], pos: list[float]) -> list[float]:
     out = []
