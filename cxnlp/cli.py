@@ -334,11 +334,15 @@ def cmd_topics(args: argparse.Namespace) -> int:
             from cxnlp.runs import new_run_id
 
             topics_stage(store, settings, new_run_id("topics"), weeks=args.weeks)
-        rows = topics_sql.latest_topics(store, args.scope)
+        rows = topics_sql.latest_topics(store, args.scope, settings.get("topics", "min_stability", None))
     for r in rows:
         link = r["touchpoint"] or r["facet"] or "-"
-        print(f"{r['topic_id']}  {r['scope']:<18} {r['status']:<9} {r['size']:>5}  x{r['growth']:<6} "
-              f"{r['label']}  [{link}{'' if r['covered'] else ', new term'}]")
+        stab = "   -" if r["stability"] is None else f"{r['stability']:.2f}"
+        mark = "*" if r["flagged"] else " "
+        print(f"{mark}{r['topic_id']}  {r['scope']:<18} {r['status']:<9} {r['size']:>5}  x{r['growth']:<6} "
+              f"stab {stab}  {r['label']}  [{link}{'' if r['covered'] else ', new term'}]")
+    if rows:
+        print("* flagged: new, growing or a spike, and stable (comes back when the texts are resampled)")
     return 0
 
 

@@ -90,7 +90,8 @@ def report_stage(store, settings: Settings, run_id: str, results: dict[str, Any]
     from cxnlp.report.run_report import write_run_report
 
     out = settings.path("report", "dir")
-    sections, headline = experience_sections(store, int(settings.get("report", "min_volume", 10)))
+    sections, headline = experience_sections(store, int(settings.get("report", "min_volume", 10)),
+                                             min_stability=settings.get("topics", "min_stability", None))
     path = write_run_report(out, run_id, results, store.summary(), sections)
     headline["exports"] = [p.name for p in export_kpis(store, out / "exports")]
     return path, headline

@@ -268,3 +268,18 @@ def test_sample_packaging_topic_is_found_and_flagged_growing(sample_store):
     assert pack[0]["status"] in ("new", "growing") and pack[0]["growth"] > 2
     assert pack[0]["first_week"] >= date(2026, 9, 28) or pack[0]["growth"] > 4
     assert not pack[0]["covered"]  # "Graspapier" is no taxonomy term
+    # a lead: its cluster comes back when the texts are resampled; listed before every topic that is not a lead
+    assert pack[0]["flagged"] and pack[0]["stability"] >= 0.6
+    assert rows.index(pack[0]) < min([i for i, r in enumerate(rows) if not r["flagged"]], default=len(rows))
+
+
+def test_topics_cli_marks_the_flagged_topics_and_prints_each_stability(sample_store, capsys):
+    from cxnlp.cli import main
+
+    assert main(["--root", str(sample_store), "topics", "--scope", "negative"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    pack = [ln for ln in lines if "graspapier" in ln]
+    assert pack and pack[0].startswith("*") and " stab 0." in pack[0]
+    listed = [ln for ln in lines if " negative " in ln]
+    assert all(" stab " in ln for ln in listed) and any(not ln.startswith("*") for ln in listed)
+    assert lines[-1].startswith("* flagged")

@@ -457,7 +457,7 @@ SAME_ROWS = {
                   "relevant FROM experience",
     "experience_kpis": "SELECT * FROM experience_kpis",
     "topics": "SELECT scope, topic_id, label, terms, size, neg_share, status, growth, first_week, facet, "
-              "touchpoint, covered, weekly, examples, window_start, window_end FROM topics",
+              "touchpoint, covered, weekly, examples, window_start, window_end, stability FROM topics",
     "topic_members": "SELECT scope, topic_id, feedback_id FROM topic_members",
     "alerts": "SELECT alert_id, kind, status, severity, start_at, detected_at, peak_at, last_burst_at, end_at, "
               "title, summary, metrics, drivers, examples, evolution, updates FROM alerts",
@@ -576,12 +576,13 @@ def test_store_cli_reports_and_migrates(pg_url, capsys, monkeypatch):
     assert "text_vectors" not in _pg_tables(pg_url)
     monkeypatch.setenv("CXNLP_STORE_URL", pg_url)
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0001, head 0002" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0001, head 0003" in capsys.readouterr().out
     args = parser.parse_args(["store", "migrate", "--url", pg_url])
-    assert args.func(args) == 0 and "at revision 0002" in capsys.readouterr().out
+    assert args.func(args) == 0 and "at revision 0003" in capsys.readouterr().out
     assert _pg_tables(pg_url)["text_vectors"] == ["feedback_id", "encoder", "vec"]
+    assert _pg_tables(pg_url)["topics"][-1] == "stability"  # revision 0003
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0002, head 0002" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0003, head 0003" in capsys.readouterr().out
 
 
 def test_a_read_only_open_of_an_unmigrated_database_says_what_to_do(pg_url):

@@ -147,6 +147,107 @@ def test_clusters_with_the_same_top_terms_get_distinct_stable_ids():
     assert a == topic_id(["laden", "app", "akku"], [], set())  # order of the label terms does not matter
 
 
+# ------------------------------------------------------------------------------- clusterwise stability
+def blobs_and_cloud(seed: int = 0):
+    """Three tight, far-apart groups (150 rows each) and one diffuse cloud (450 rows) that k-means must cut
+    somewhere: the cut moves when the rows are resampled."""
+    rng = np.random.default_rng(seed)
+    eye = np.eye(8)
+    parts = [rng.normal(eye[i] * 5, 0.05, size=(150, 8)) for i in range(3)]
+    parts.append(rng.uniform(-1, 1, size=(450, 8)) + eye[3] * 5)
+    return np.vstack(parts).astype(np.float32)
+
+
+def test_stability_is_high_for_separated_groups_and_low_for_an_arbitrary_cut():
+    from sklearn.cluster import KMeans
+
+    from cxnlp.aggregate.topics import cluster_stability
+
+    X = blobs_and_cloud()
+    labels = KMeans(6, random_state=0, n_init=10).fit_predict(X)
+    stab = cluster_stability(X, labels, 6, seed=0)
+    in_cloud = [bool((labels[450:] == c).sum() > (labels[:450] == c).sum()) for c in range(6)]
+    assert sum(in_cloud) == 3  # three clusters are the tight groups, three are pieces of the cloud
+    assert all(stab[c] >= 0.95 for c in range(6) if not in_cloud[c])
+    assert all(stab[c] < 0.75 for c in range(6) if in_cloud[c])
+    assert np.array_equal(stab, cluster_stability(X, labels, 6, seed=0))  # seeded
+    assert cluster_stability(X, labels, 6, seed=0, runs=0) is None
+    assert cluster_stability(X[:10], labels[:10], 6, seed=0) is None  # too few rows to resample
+
+
+def test_a_new_topic_that_does_not_come_back_is_listed_but_not_flagged():
+    """Of the new theme, one text forms a tight group (a real topic), the other two a diffuse cloud that
+    k-means cuts into pieces: every piece is 'new', but only the tight group is flagged, and it comes first."""
+    docs = synthetic_docs()
+    rng = np.random.default_rng(1)
+    eye = np.eye(12)
+    steady_text = {t: i for i, t in enumerate(sorted({d["text"] for d in docs if d["id"].startswith("s")}))}
+    tight_new = [d["id"] for d in docs if d["id"].startswith("n") and d["text"].startswith("Die neue")]
+    v = []
+    for d in docs:
+        if d["id"].startswith("s"):
+            v.append(rng.normal(eye[steady_text[d["text"]]] * 10, 0.05))
+        elif d["id"] in tight_new:
+            v.append(rng.normal(eye[4] * 10, 0.05))
+        else:
+            v.append(rng.uniform(-1, 1, size=12) + eye[5] * 10)
+    v = np.array(v, dtype=np.float32)
+    topics = discover(docs, seed=0, vecs=v, n_topics=8, min_size=3)
+    cloud = {d["id"] for d in docs if d["id"].startswith("n")} - set(tight_new)
+    tight = [t for t in topics if set(t.member_ids) == set(tight_new)]
+    pieces = [t for t in topics if set(t.member_ids) <= cloud]
+    steady = [t for t in topics if all(i.startswith("s") for i in t.member_ids)]
+    assert len(tight) == 1 and len(pieces) >= 2 and len(steady) == 4
+    assert tight[0].status == "new" and tight[0].stability >= 0.9 and tight[0].flagged()
+    # new (or, for a piece with most of its texts in one week, a spike), but not a lead
+    assert all(t.status in ("new", "spike") and t.stability < 0.6 and not t.flagged() and t.flagged(min_stability=0.0)
+               for t in pieces)
+    assert all(t.stability >= 0.95 and not t.flagged() for t in steady)
+    assert topics[0] is tight[0]  # the robust lead first, then the pieces, then the steady themes
+    assert {t.id for t in topics[1:1 + len(pieces)]} == {t.id for t in pieces}
+    unmeasured = discover(docs, seed=0, vecs=v, n_topics=8, min_size=3, stability_runs=0)
+    assert all(t.stability is None and t.robust() for t in unmeasured)
+    assert sum(t.flagged() for t in unmeasured) == 1 + len(pieces)
+
+
+def test_stored_topics_carry_their_stability_and_an_older_store_gains_the_column(tmp_path):
+    from cxnlp.aggregate.topics import Topic
+    from cxnlp.report.experience_report import _topics_section
+    from cxnlp.store import DuckDBStore
+    from cxnlp.store import topics_sql
+
+    path = tmp_path / "old.duckdb"
+    with DuckDBStore(path) as store:  # the topics table as stores made before the stability column have it
+        old = topics_sql.DDL[0].replace(", stability DOUBLE", "")
+        assert "stability" not in old
+        store.con.execute(old)
+        store.con.execute(topics_sql.DDL[1])
+        store.con.execute("INSERT INTO topics (run_id, scope, topic_id, label, terms, size, status, growth, covered, "
+                          "examples, created_at) VALUES ('r0', 'negative', 'old', 'alt', '[]', 9, 'growing', 2.0, "
+                          "false, '[]', now() - INTERVAL 1 DAY)")
+    with DuckDBStore(path) as store:
+        rows = topics_sql.latest_topics(store, "negative")  # init adds the column; the old row has none
+        assert [(r["topic_id"], r["stability"], r["flagged"]) for r in rows] == [("old", None, True)]
+
+        def topic(tid, status, stability, size):
+            return Topic(id=tid, label=f"label {tid}", terms=[(tid, 1.0)], size=size, neg_share=1.0, weekly={},
+                         first_week=None, status=status, growth=3.0, stability=stability,
+                         examples=[{"id": "x", "text": f"Beispiel {tid}"}])
+
+        topics = [topic("a", "growing", 0.9, 10), topic("b", "new", 0.3, 50), topic("c", "stable", 0.95, 99),
+                  topic("d", "spike", None, 5)]
+        topics_sql.save_topics(store, "r1", "negative", topics, date(2026, 9, 1), date(2026, 12, 1))
+        rows = topics_sql.latest_topics(store, "negative")
+        assert [(r["topic_id"], r["stability"], r["flagged"]) for r in rows] == [
+            ("a", 0.9, True), ("d", None, True), ("b", 0.3, False), ("c", 0.95, False)]
+        assert [r["topic_id"] for r in topics_sql.latest_topics(store, "negative", min_stability=0.2)][:3] == \
+            ["b", "a", "d"]  # with a lower floor "b" (new) is a lead again
+        html = _topics_section(store)
+        assert "Stabilität" in html and html.count("unsicher") == 1 and "0.30" in html
+        row_b = html[html.index("label b"):].split("</tr>")[0]
+        assert "unsicher" in row_b
+
+
 # ------------------------------------------------------------------------------- stored document vectors
 def test_packed_vectors_read_back_close_to_the_originals():
     from cxnlp.classify.docvec import pack, unpack

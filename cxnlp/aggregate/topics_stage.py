@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from cxnlp.aggregate.topics import discover, terms, vectors
+from cxnlp.aggregate.topics import FLAGGED, MIN_STABILITY, STABILITY_RUNS, discover, terms, vectors
 from cxnlp.store import topics_sql as sql
 
 
@@ -23,6 +23,8 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
     experience_sql.init(store)
     weeks = int(weeks or settings.get("topics", "weeks", 12))
     limit = int(limit or settings.get("topics", "max_texts", 50_000))
+    runs = int(settings.get("topics", "stability_runs", STABILITY_RUNS))
+    floor = float(settings.get("topics", "min_stability", MIN_STABILITY))
     last = store.query("SELECT max(CAST(timezone('Europe/Berlin', created_at) AS DATE)) FROM feedback f "
                        "JOIN experience e ON e.feedback_id = f.id")[0][0]
     if last is None:
@@ -45,14 +47,20 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
     out: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()], "vectors": vec_info, "scopes": {}}
     for scope, sub in scopes.items():
         v = vecs[[pos[d["id"]] for d in sub]] if sub else np.zeros((0, vecs.shape[1]), np.float32)
-        topics = discover(sub, seed=seed, taxonomy=taxonomy, vecs=v)
+        topics = discover(sub, seed=seed, taxonomy=taxonomy, vecs=v, stability_runs=runs, min_stability=floor)
         sql.save_topics(store, run_id, scope, topics, start, end)
-        out["scopes"][scope] = {"texts": len(sub), "topics": len(topics),
-                                "flagged": [f"{t.label} ({t.status}, ×{t.growth})" for t in topics
-                                            if t.status in ("new", "growing", "spike")][:5]}
+        out["scopes"][scope] = {
+            "texts": len(sub), "topics": len(topics),
+            "flagged": [f"{t.label} ({t.status}, ×{t.growth}{_stab(t)})" for t in topics if t.flagged(floor)][:5],
+            # new or growing, but the cluster does not come back when the texts are resampled: not a lead yet
+            "not_robust": sum(1 for t in topics if t.status in FLAGGED and not t.robust(floor))}
     if vec_info.get("stored") is not None:
         vec_info["pruned"] = sql.prune_vectors(store, start)
     return out
+
+
+def _stab(t) -> str:
+    return "" if t.stability is None else f", stability {t.stability:.2f}"
 
 
 def window_vectors(store, docs: list[dict[str, Any]], seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:

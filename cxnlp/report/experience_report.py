@@ -57,7 +57,8 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return html.escape(str(v))
 
 
-def experience_sections(store, min_volume: int = 10) -> tuple[str, dict[str, Any]]:
+def experience_sections(store, min_volume: int = 10,
+                        min_stability: float | None = None) -> tuple[str, dict[str, Any]]:
     """HTML sections and the headline numbers (for the Prefect artifact)."""
     sql.init(store)
     weeks = [r[0] for r in store.query("SELECT DISTINCT period FROM experience_agg WHERE grain = 'week' ORDER BY 1")]
@@ -132,7 +133,7 @@ def experience_sections(store, min_volume: int = 10) -> tuple[str, dict[str, Any
                                         for d in ds[:3]] for s, ds in drivers["drivers"].items()},
                     "top_terms": [t["term"] for t in drivers["terms"][:5]]}
     out.append(alerts_section(store))
-    out.append(_topics_section(store))
+    out.append(_topics_section(store, min_stability))
     if last:
         r = last[-1]
         headline.update({"latest_week": r["period"].isoformat(), "erlebnis_index": r["erlebnis_index"],
@@ -158,25 +159,31 @@ def alerts_section(store) -> str:
     return "".join(out)
 
 
-def _topics_section(store) -> str:
+def _topics_section(store, min_stability: float | None = None) -> str:
+    from cxnlp.aggregate.topics import FLAGGED
     from cxnlp.store import topics_sql
 
-    rows = [r for r in topics_sql.latest_topics(store, "negative")]
+    rows = [r for r in topics_sql.latest_topics(store, "negative", min_stability)]
     if not rows:
         return ""
     out = ["<h2 id=\"topics\">Neue und wachsende Themen (negative Texte)</h2>",
-           "<table><thead><tr><th>Thema</th><th>Status</th><th>Texte</th><th>Wachstum</th><th>nächste Taxonomie</th>"
-           "<th>Beispiel</th></tr></thead><tbody>"]
+           "<table><thead><tr><th>Thema</th><th>Status</th><th>Texte</th><th>Wachstum</th><th>Stabilität</th>"
+           "<th>nächste Taxonomie</th><th>Beispiel</th></tr></thead><tbody>"]
     for r in rows[:12]:
         ex = json.loads(r["examples"]) if isinstance(r["examples"], str) else r["examples"]
         link = r["touchpoint"] or r["facet"] or "–"
         if not r["covered"]:
             link += " (Begriff nicht in der Taxonomie)"
+        status = html.escape(r["status"])
+        if r["status"] in FLAGGED and not r["flagged"]:
+            status += " (unsicher: kommt bei neu gezogener Stichprobe nicht sicher wieder)"
         out.append(f"<tr><td><b>{html.escape(r['label'])}</b><br><small>{html.escape(r['topic_id'])}</small></td>"
-                   f"<td>{html.escape(r['status'])}</td><td>{r['size']}</td><td>×{_fmt(r['growth'])}</td>"
+                   f"<td>{status}</td><td>{r['size']}</td><td>×{_fmt(r['growth'])}</td>"
+                   f"<td>{_fmt(r.get('stability'), 2)}</td>"
                    f"<td>{html.escape(link)}</td><td>{html.escape(ex[0]['text'] if ex else '')}</td></tr>")
-    out.append("</tbody></table><p>Ein Thema wird mit <code>cxnlp topics promote ID --group touchpoints --label NAME"
-               "</code> zum Taxonomie-Label.</p>")
+    out.append("</tbody></table><p>Stabilität: wie gut sich das Thema wiederfindet, wenn 80 % der Texte neu gezogen "
+               "und erneut gruppiert werden (1 = immer, unter 0,5 = zerfällt). Ein Thema wird mit <code>cxnlp topics "
+               "promote ID --group touchpoints --label NAME</code> zum Taxonomie-Label.</p>")
     return "".join(out)
 
 

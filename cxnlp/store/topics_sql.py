@@ -16,15 +16,21 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS topics (
         run_id VARCHAR, scope VARCHAR, topic_id VARCHAR, label VARCHAR, terms JSON, size INTEGER, neg_share DOUBLE,
         status VARCHAR, growth DOUBLE, first_week DATE, facet VARCHAR, touchpoint VARCHAR, covered BOOLEAN,
-        weekly JSON, examples JSON, window_start DATE, window_end DATE, created_at TIMESTAMPTZ,
+        weekly JSON, examples JSON, window_start DATE, window_end DATE, created_at TIMESTAMPTZ, stability DOUBLE,
         PRIMARY KEY (run_id, scope, topic_id))""",
     """CREATE TABLE IF NOT EXISTS topic_members (run_id VARCHAR, scope VARCHAR, topic_id VARCHAR, feedback_id VARCHAR)""",
+    # a store made before topics had a stability (PostgreSQL: migration 0003)
+    "ALTER TABLE topics ADD COLUMN IF NOT EXISTS stability DOUBLE",
 ]
+COLUMNS = ("run_id, scope, topic_id, label, terms, size, neg_share, status, growth, first_week, facet, touchpoint, "
+           "covered, weekly, examples, window_start, window_end, created_at, stability")
 
 
 def init(store) -> None:
     if getattr(store, "dialect", "duckdb") != "duckdb":
         return  # PostgreSQL: created by the migrations
+    if getattr(store, "read_only", False):
+        return  # nothing can be created; a store the nightly run wrote has the tables
     with store._lock:
         for stmt in DDL:
             store.con.execute(stmt)
@@ -165,11 +171,11 @@ def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: 
         con.execute("DELETE FROM topics WHERE run_id = ? AND scope = ?", [run_id, scope])
         con.execute("DELETE FROM topic_members WHERE run_id = ? AND scope = ?", [run_id, scope])
         for t in topics:
-            con.execute("INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            con.execute(f"INSERT INTO topics ({COLUMNS}) VALUES ({', '.join('?' * 19)})", [
                 run_id, scope, t.id, t.label, json.dumps(t.terms, ensure_ascii=False), t.size, t.neg_share, t.status,
                 t.growth if t.growth != float("inf") else 99.0, t.first_week, t.facet[0] if t.facet else None,
                 t.touchpoint[0] if t.touchpoint else None, t.covered, json.dumps(t.weekly),
-                json.dumps(t.examples, ensure_ascii=False), start, end, now])
+                json.dumps(t.examples, ensure_ascii=False), start, end, now, t.stability])
         # the members as one Arrow table (executemany inserted them row by row: 16 s for 95,000 members)
         members = [(t.id, fid) for t in topics for fid in t.member_ids]
         if members:
@@ -184,12 +190,20 @@ def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: 
                 con.unregister("_members")
 
 
-def latest_topics(store, scope: str | None = None) -> list[dict[str, Any]]:
+def latest_topics(store, scope: str | None = None, min_stability: float | None = None) -> list[dict[str, Any]]:
+    """The last run's topics, each with ``flagged`` (new, growing or spike, and robust: a stability of at least
+    ``min_stability``, or none measured); per scope the flagged ones first."""
+    from cxnlp.aggregate.topics import FLAGGED, MIN_STABILITY
+
     init(store)
     cond, params = ("AND scope = ?", [scope]) if scope else ("", [])
-    return store.query_dicts(f"""SELECT * FROM topics WHERE run_id = (SELECT run_id FROM topics ORDER BY created_at DESC
-                                 LIMIT 1) {cond} ORDER BY scope, CASE status WHEN 'new' THEN 0 WHEN 'growing' THEN 1
-                                 WHEN 'spike' THEN 2 ELSE 3 END, size DESC""", params)
+    floor = MIN_STABILITY if min_stability is None else float(min_stability)
+    statuses = ", ".join(f"'{s}'" for s in FLAGGED)
+    return store.query_dicts(f"""
+        SELECT *, (status IN ({statuses}) AND coalesce(stability, 1.0) >= ?) AS flagged FROM topics
+        WHERE run_id = (SELECT run_id FROM topics ORDER BY created_at DESC LIMIT 1) {cond}
+        ORDER BY scope, flagged DESC, CASE status WHEN 'new' THEN 0 WHEN 'growing' THEN 1 WHEN 'spike' THEN 2 ELSE 3 END,
+                 size DESC, topic_id""", [floor] + params)
 
 
 def topic_member_texts(store, topic_id: str, limit: int = 500) -> list[dict[str, Any]]:
