@@ -101,7 +101,7 @@ class Duplicate:
 
 @dataclass(slots=True)
 class QuarantineRow:
-    """An input row that could not be stored, with the reason and the raw row."""
+    """An input row that could not be stored, with the reason and the row, redacted."""
 
     key: str  # deterministic: same bad row in the same file -> same key
     source_name: str
@@ -109,7 +109,8 @@ class QuarantineRow:
     row_number: int  # 1-based data row number within the file
     reason: str  # one of QUARANTINE_REASONS
     detail: str
-    raw: str
+    raw: str  # the row with nothing personal in it (cxnlp.ingest.mapping.RowMapper.quarantine_view), or ""
+    raw_hash: str | None = None  # the original row's fingerprint (cxnlp.ingest.pipeline.raw_hash)
 
 
 try:  # orjson ships with prefect: several times faster than json for per-row metadata and stored results

@@ -105,6 +105,129 @@ def test_store_holds_no_pii_and_hashes_authors(project):
         assert "@nutzer" not in dump and "Kundin 1" not in dump and "example.de" not in dump
 
 
+PII_BAD_ROWS = {
+    # rating 9 of 5: quarantined after parsing; PII in the text and the author column
+    "shop": "S906;01.10.2026 10:00;9;Ruft mich an: 0171 2345678 oder an max.mustermann@example.de;Max Mustermann;X\n",
+    # broken JSON: never parsed, only the redactor sees it
+    "social": '{"post_id": "B3", "user": "@anna", "text": "Schreibt an anna.schmidt@example.de oder 0152 9876543\n',
+}
+
+
+def add_pii_bad_rows(root):
+    with (root / "data" / "shop.csv").open("ab") as f:
+        f.write(PII_BAD_ROWS["shop"].encode("cp1252"))
+        # a byte cp1252 does not define: refused as broken_encoding, its fields still split for the view
+        f.write(b"S907;01.10.2026 10:00;4;Tolle Jacke\x81 sitzt super;Erika Beispiel;X\n")
+        # a delimiter inside the text: one field too many, told apart around the text column
+        f.write("S908;01.10.2026 10:00;2;Lieferung kam; aber kaputt;Petra Beispiel;X\n".encode("cp1252"))
+    with (root / "data" / "social.jsonl").open("ab") as f:
+        f.write(PII_BAD_ROWS["social"].encode("utf-8"))
+        f.write(b'{"post_id": "B4", "user": "@bert_b", "text": "Super\xff Laden"}\n')  # not UTF-8
+
+
+def quarantine_dump(store):
+    return {r["key"]: r for r in store.query_dicts("SELECT key, source_name, reason, detail, raw, raw_hash "
+                                                   "FROM quarantine ORDER BY key")}
+
+
+def test_quarantined_rows_are_kept_redacted(project):
+    write_sources(project, SOURCES)
+    total = make_inputs(project) + 5
+    add_pii_bad_rows(project)
+    stats, counts, _ = ingest(project)
+    assert sum(counts.values()) == total
+    with open_store(load_settings(project)) as store:
+        rows = quarantine_dump(store)
+    dump = json.dumps(list(rows.values()), ensure_ascii=False)
+    for secret in ("0171", "2345678", "mustermann", "Mustermann", "example.de", "0152", "anna.schmidt", "Erika", "bert_b", "Petra"):
+        assert secret not in dump, secret
+    shop = [r for r in rows.values() if "[AUTHOR]" in r["raw"]]
+    # the parsed row: its fields as JSON, the author column replaced, the rest redacted, the reason kept
+    s906 = next(json.loads(r["raw"]) for r in shop if '"S906"' in r["raw"])
+    assert s906["Name"] == "[AUTHOR]" and s906["Sterne"] == "9" and "[PHONE]" in s906["Text"]
+    assert "[EMAIL]" in s906["Text"] and s906["Produkt"] == "X"
+    b3 = next(r for r in rows.values() if '"B3"' in r["raw"])
+    assert b3["reason"] == "malformed_row" and "[EMAIL]" in b3["raw"] and "[PHONE]" in b3["raw"]
+    s907 = next(json.loads(r["raw"]) for r in shop if '"S907"' in r["raw"])
+    assert s907["Name"] == "[AUTHOR]" and s907["Text"] == "Tolle Jacke\\x81 sitzt super"
+    b4 = next(json.loads(r["raw"]) for r in rows.values() if '"B4"' in r["raw"])
+    assert b4 == {"post_id": "B4", "user": "[AUTHOR]", "text": "Super\\xff Laden"}
+    s908 = next(json.loads(r["raw"]) for r in shop if '"S908"' in r["raw"])
+    assert s908 == {"ID": "S908", "Datum": "01.10.2026 10:00", "Sterne": "2", "Text": "Lieferung kam; aber kaputt",
+                    "Name": "[AUTHOR]", "Produkt": "X"}
+    assert all(r["raw_hash"] and len(r["raw_hash"]) == 32 for r in rows.values())
+    # identical keys on a second read of the same files (a re-export): nothing quarantined twice
+    with open_store(load_settings(project)) as store:
+        store.query("DELETE FROM files RETURNING 1")
+    stats, again, _ = ingest(project)
+    assert again == counts and sum(s.unchanged for s in stats.values()) == total
+
+
+def test_quarantine_can_keep_no_row_text(project):
+    write_sources(project, SOURCES)
+    make_inputs(project)
+    add_pii_bad_rows(project)
+    settings = (project / "configs" / "settings.yaml").read_text()
+    assert "quarantine_raw: redacted" in settings
+    (project / "configs" / "settings.yaml").write_text(settings.replace("quarantine_raw: redacted",
+                                                                        "quarantine_raw: omit"))
+    stats, counts, _ = ingest(project)
+    with open_store(load_settings(project)) as store:
+        rows = quarantine_dump(store)
+    assert len(rows) == counts["quarantine"] == 13
+    assert all(r["raw"] == "" and r["reason"] and r["raw_hash"] for r in rows.values())
+
+
+def test_rows_an_older_version_quarantined_unredacted_are_redacted_on_the_next_ingest(project):
+    """A store from before: each quarantined row as it was read and no raw_hash. The next ingest redacts them
+    in place, and a second read of the same files still finds every bad row already accounted for."""
+    from cxnlp.ingest.pipeline import map_batch, quarantine_key
+    from cxnlp.ingest.readers import read_records
+
+    write_sources(project, SOURCES)
+    total = make_inputs(project) + 5
+    add_pii_bad_rows(project)
+    _, counts, _ = ingest(project)
+    settings = load_settings(project)
+    original = {}  # quarantine key -> the row as read (what older versions stored)
+    for cfg in load_sources(project):
+        ing = Ingestor(None, settings)
+        rows = list(read_records(project / cfg.path, cfg.format or "csv", delimiter=cfg.delimiter,
+                                 encoding=cfg.encoding))
+        seen = Counter()
+        for item in map_batch(ing.mapper(cfg), rows):
+            if isinstance(item, tuple):
+                original[quarantine_key(cfg.name, item[3], seen[item[3]])] = item[3]
+                seen[item[3]] += 1
+    with open_store(settings) as store:
+        redacted = quarantine_dump(store)
+        assert set(original) == set(redacted)
+        with store.transaction() as con:
+            for key, raw in original.items():
+                con.execute("UPDATE quarantine SET raw = ?, raw_hash = NULL WHERE key = ?", [raw, key])
+        assert "mustermann" in json.dumps(list(quarantine_dump(store).values()))
+        store.query("DELETE FROM files RETURNING 1")
+    stats, again, _ = ingest(project)
+    assert again == counts and sum(s.unchanged for s in stats.values()) == total
+    with open_store(settings) as store:
+        after = quarantine_dump(store)
+    # each old row found again in its file: the same view as a row quarantined now (author column replaced)
+    assert after == redacted
+    assert "Mustermann" not in json.dumps(list(after.values()))
+    # without the file only the redactor's rules apply: the author's name stays where no rule finds it
+    with open_store(settings) as store:
+        with store.transaction() as con:
+            for key, raw in original.items():
+                con.execute("UPDATE quarantine SET raw = ?, raw_hash = NULL WHERE key = ?", [raw, key])
+    (project / "data" / "shop.csv").rename(project / "data" / "shop.csv.old")
+    ingest(project)
+    with open_store(settings) as store:
+        gone = quarantine_dump(store)
+    s906 = next(r for r in gone.values() if r["raw"].startswith("S906"))
+    assert "[PHONE]" in s906["raw"] and "[EMAIL]" in s906["raw"] and "Max Mustermann" in s906["raw"]
+    assert all(gone[k]["raw_hash"] == redacted[k]["raw_hash"] for k in gone)
+
+
 def test_duplicates_point_to_their_original(project):
     write_sources(project, SOURCES)
     make_inputs(project)

@@ -65,3 +65,56 @@ def test_counts():
     assert parse_count(17) == 17
     assert parse_count("viele") is None
     assert parse_count(-3) is None
+
+
+def test_quarantine_view_drops_the_author_and_dropped_columns_and_cuts_long_values_at_a_space():
+    import json
+    from pathlib import Path
+
+    from cxnlp.config import SourceConfig
+    from cxnlp.ingest.language import LanguageDetector
+    from cxnlp.ingest.mapping import QUARANTINE_CHARS, RowMapper
+    from cxnlp.ingest.redact import Redactor
+
+    cfg = SourceConfig(name="t", path=Path("x.csv"), source="review",
+                       columns={"text": "Text", "created_at": "Datum", "author": "Kunde"})
+    m = RowMapper(cfg, redactor=Redactor(), detector=LanguageDetector(), author_salt="s",
+                  drop_columns=["Kundenmail"])
+    # an e-mail address across the cut: a plain cut would keep "max.muste", which no rule recognises
+    pad = "wort " * ((QUARANTINE_CHARS - 10) // 5)
+    long_text = pad + "max.mustermann@example.de " + "ende " * 10
+    assert len(pad) < QUARANTINE_CHARS < len(pad) + 25
+    view = json.loads(m.quarantine_view({"Text": long_text, "Datum": "gestern", "Kunde": "Eva Beispiel",
+                                         "Kundenmail": "eva@example.de", "Sterne": 4, "Extra": {"tel": "0171 2345678"}},
+                                        raw="unused"))
+    assert set(view) == {"Text", "Datum", "Kunde", "Sterne", "Extra"}
+    assert view["Kunde"] == "[AUTHOR]" and view["Sterne"] == 4 and view["Datum"] == "gestern"
+    assert "max" not in view["Text"][-40:] and view["Text"].startswith("wort ") and len(view["Text"]) < QUARANTINE_CHARS
+    assert "[PHONE]" in view["Extra"] and "2345678" not in view["Extra"]
+    # an unparsed row: its text, redacted
+    assert m.quarantine_view(None, 'broken;"Eva;eva@example.de') == 'broken;"Eva;[EMAIL]'
+
+
+def test_a_csv_row_with_too_many_fields_is_told_apart_around_its_free_text_columns():
+    from pathlib import Path
+
+    from cxnlp.config import SourceConfig
+    from cxnlp.ingest.language import LanguageDetector
+    from cxnlp.ingest.mapping import RowMapper
+    from cxnlp.ingest.redact import Redactor
+
+    def mapper(columns):
+        cfg = SourceConfig(name="t", path=Path("x.csv"), source="review", columns=columns)
+        return RowMapper(cfg, redactor=Redactor(), detector=LanguageDetector(), author_salt="s")
+
+    header = ["ID", "Titel", "Text", "Name", "Produkt"]
+    cells = ["7", "Leider nein", "Gute Qualität", " aber", " Lieferung zu spät", "Eva Beispiel", "Jacke"]
+    m = mapper({"id": "ID", "title": "Titel", "text": "Text", "author": "Name"})
+    assert m.aligned(header, cells, ";") == {"ID": "7", "Titel|Text": "Leider nein;Gute Qualität; aber; Lieferung zu spät",
+                                             "Name": "Eva Beispiel", "Produkt": "Jacke"}
+    assert '"Name": "[AUTHOR]"' in m.quarantine_view(None, ";".join(cells), (header, cells, ";"))
+    only_text = mapper({"id": "ID", "text": "Text", "author": "Name"}).aligned(header, cells, ";")
+    assert only_text["Titel"] == "Leider nein" and only_text["Text"] == "Gute Qualität; aber; Lieferung zu spät"
+    # the author among the free-text columns: its place cannot be known, so no view of the fields
+    assert mapper({"text": "Titel", "title": "Name", "author": "Text"}).aligned(header, cells, ";") is None
+    assert mapper({"text": "Text", "author": "Name"}).aligned(header, cells[:5], ";") is None  # not too many

@@ -447,7 +447,7 @@ SAME_ROWS = {
                 "language_score, rating_stars, rating_nps, rating_csat, rating_ces, author_hash, thread_id, likes, "
                 "shares, replies, content_hash, near_key, pii, meta FROM feedback",
     "duplicates": "SELECT id, original_id, kind, source_name, created_at, likes, shares, replies FROM duplicates",
-    "quarantine": "SELECT key, source_name, file, row_number, reason, detail, raw FROM quarantine",
+    "quarantine": "SELECT key, source_name, file, row_number, reason, detail, raw, raw_hash FROM quarantine",
     "files": "SELECT source_name, fingerprint, file, rows_done, status FROM files",
     "tags": "SELECT feedback_id, task, label, score, evidence, model, model_version FROM tags",
     "tag_state": "SELECT feedback_id, model, model_version, result, retag FROM tag_state",
@@ -576,13 +576,14 @@ def test_store_cli_reports_and_migrates(pg_url, capsys, monkeypatch):
     assert "text_vectors" not in _pg_tables(pg_url)
     monkeypatch.setenv("CXNLP_STORE_URL", pg_url)
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0001, head 0003" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0001, head 0004" in capsys.readouterr().out
     args = parser.parse_args(["store", "migrate", "--url", pg_url])
-    assert args.func(args) == 0 and "at revision 0003" in capsys.readouterr().out
+    assert args.func(args) == 0 and "at revision 0004" in capsys.readouterr().out
     assert _pg_tables(pg_url)["text_vectors"] == ["feedback_id", "encoder", "vec"]
     assert _pg_tables(pg_url)["topics"][-1] == "stability"  # revision 0003
+    assert _pg_tables(pg_url)["quarantine"][-1] == "raw_hash"  # revision 0004
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0003, head 0003" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0004, head 0004" in capsys.readouterr().out
 
 
 def test_a_read_only_open_of_an_unmigrated_database_says_what_to_do(pg_url):

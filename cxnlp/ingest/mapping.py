@@ -166,6 +166,9 @@ def record_id(source_name: str, external_id: str | None, created_at: datetime, t
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
+QUARANTINE_CHARS = 100_000  # of a rejected row's text (or of each of its values) the quarantine keeps
+
+
 class RowMapper:
     """Maps raw rows of one source onto the schema. Stateless between rows; cheap to call."""
 
@@ -185,6 +188,68 @@ class RowMapper:
         self._skip_meta = self.mapped_cols | self.drop  # input columns that never go into meta
         self._columns = tuple(cfg.columns.items())  # (schema field, input column)
         self._ratings = tuple(f for f in RATING_RANGES if f in cfg.columns)
+
+    def quarantine_view(self, fields: dict[str, Any] | None, raw: str,
+                        cells: tuple[list[str], list[str], str] | None = None) -> str:
+        """What the quarantine keeps of a rejected row, with nothing personal in it. A row that was parsed:
+        its fields as a JSON object, the author column replaced by ``[AUTHOR]``, ``drop_columns`` left out and
+        every other text value through the redactor (also a row refused for bad bytes whose fields could be
+        split: the reader's ``partial``). A row that could not be parsed: the raw text through the redactor (an
+        author name in it is only caught where a rule finds it: ``ingest.quarantine_raw: omit`` keeps no row
+        text at all). ``cells``: a CSV row with too many fields (see :meth:`aligned`)."""
+        if fields is None and cells is not None:
+            fields = self.aligned(*cells)
+        if fields is None:
+            return self._redacted(raw)
+        try:
+            return self._fields_view(fields)
+        except (ValueError, TypeError, RecursionError):  # a value json cannot write: the raw text, redacted
+            return self._redacted(raw)
+
+    def aligned(self, header: list[str], cells: list[str], delim: str) -> dict[str, Any] | None:
+        """A CSV row with more fields than its header, told apart where only the free-text columns (the mapped
+        text and title) can have taken the extra delimiters: the columns before them from the left, those after
+        them from the right, the rest joined back (under the names of the columns it spans, joined by "|").
+        None when the source maps no text column, or the author column lies among the free-text ones."""
+        free = [header.index(c) for c in (self.cfg.columns.get("text"), self.cfg.columns.get("title"))
+                if c is not None and c in header]
+        extra = len(cells) - len(header)
+        if not free or extra <= 0 or self.cfg.columns.get("text") not in header:
+            return None
+        lo, hi = min(free), max(free)
+        author = self.cfg.columns.get("author")
+        if author in header[lo:hi + 1]:
+            return None
+        out = dict(zip(header[:lo], cells[:lo]))
+        out["|".join(header[lo:hi + 1])] = delim.join(cells[lo:hi + extra + 1])
+        out.update(zip(header[hi + 1:], cells[hi + extra + 1:]))
+        return out
+
+    def _redacted(self, value: str) -> str:
+        """A text for the quarantine: at most QUARANTINE_CHARS (cut at a space, so no e-mail address or number is
+        cut in half and missed), redacted."""
+        if len(value) > QUARANTINE_CHARS:
+            cut = value[:QUARANTINE_CHARS]
+            value = cut[:cut.rfind(" ")] if " " in cut else ""
+        return self.redactor.redact(value)[0]
+
+    def _fields_view(self, fields: dict[str, Any]) -> str:
+        author_col = self.cfg.columns.get("author")
+        shown: dict[str, Any] = {}
+        for k, v in fields.items():
+            if k in self.drop:
+                continue
+            if k == author_col and v not in (None, ""):
+                shown[k] = "[AUTHOR]"
+            elif isinstance(v, str):
+                shown[k] = self._redacted(v)
+            elif isinstance(v, (dict, list)):
+                shown[k] = self._redacted(json.dumps(v, ensure_ascii=False, default=str))
+            elif isinstance(v, (int, float, bool)) or v is None:
+                shown[k] = v
+            else:  # datetime, Decimal ... from Parquet
+                shown[k] = self._redacted(str(v))
+        return json.dumps(shown, ensure_ascii=False)
 
     def author_hash(self, author: Any) -> str | None:
         if author is None:

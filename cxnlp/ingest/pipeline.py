@@ -7,6 +7,7 @@ per quarantine reason are returned and kept in the runs table.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -65,6 +66,12 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
+def raw_hash(raw: str) -> str:
+    """A rejected row's fingerprint: the quarantine keeps the row redacted, so identical bad rows are counted by
+    this (across a resume too) instead of by their text."""
+    return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 def quarantine_key(source_name: str, raw: str, occurrence: int) -> str:
     """Same bad row of the same source -> same key, also when a re-export moves it to another file or
     line; ``occurrence`` keeps identical bad rows within one file apart."""
@@ -101,10 +108,62 @@ class Ingestor:
 
     def ingest(self, sources: Iterable[SourceConfig], run_id: str,
                on_batch: Callable[[str, int], None] | None = None) -> dict[str, SourceStats]:
+        sources = list(sources)
         try:
+            self.redact_old_quarantine(sources)
             return {cfg.name: self.ingest_source(cfg, run_id, on_batch=on_batch) for cfg in sources}
         finally:
             self.close()
+
+    def redact_old_quarantine(self, sources: Iterable[SourceConfig] = ()) -> int:
+        """Redacts the rows an earlier version quarantined as they were read (they have no ``raw_hash``). Each
+        gets its fingerprint, so a resumed file still counts its identical bad rows, and in place of the row what
+        :meth:`RowMapper.quarantine_view` keeps of it: with the row's fields where its file is still there (read
+        again, the row found by its number and checked against the stored text), else the redacted text.
+        Returns the number of rows redacted."""
+        rows = self.store.query("SELECT key, source_name, file, row_number, raw, detail FROM quarantine "
+                                "WHERE raw_hash IS NULL")
+        if not rows:
+            return 0
+        configs = {cfg.name: cfg for cfg in sources}
+        mappers = {name: self.mapper(cfg) for name, cfg in configs.items()}
+        omit = self.settings.get("ingest", "quarantine_raw", "redacted") == "omit"
+        wanted: dict[tuple[str, str], set[int]] = {}
+        for _, source_name, fname, row_number, _, _ in rows:
+            wanted.setdefault((source_name, fname), set()).add(int(row_number))
+        parsed: dict[tuple[str, str, int], RawRow] = {}  # the old rows as their files hold them now
+        for (source_name, fname), numbers in wanted.items():
+            cfg = configs.get(source_name)
+            files = [f for f in _expand(cfg.path) if f.name == fname] if cfg is not None else []
+            if not files:
+                continue
+            try:
+                for r in read_records(files[0], cfg.format or "csv", delimiter=cfg.delimiter, encoding=cfg.encoding):
+                    if r.row_number in numbers:
+                        parsed[(source_name, fname, r.row_number)] = r
+            except (ReaderError, OSError) as e:
+                log.info("quarantine of %s: %s not read again (%s); its old rows get the redacted text",
+                         source_name, fname, e)
+        updates = []
+        for key, source_name, fname, row_number, raw, detail in rows:
+            raw = raw or ""
+            mapper = mappers.get(source_name)
+            again = parsed.get((source_name, fname, int(row_number)))
+            fields = cells = None
+            if again is not None and again.raw[:100_000] == raw:
+                fields, cells = (again.fields, None) if again.error is None else (again.partial, again.cells)
+            if omit:
+                shown = ""
+            elif mapper is not None:
+                shown = mapper.quarantine_view(fields, raw, cells)
+            else:
+                shown = self.redactor.redact(raw)[0]
+            updates.append((shown, raw_hash(raw), self.redactor.redact(detail)[0] if detail else detail, key))
+        with self.store.transaction() as con:
+            for u in updates:
+                con.execute("UPDATE quarantine SET raw = ?, raw_hash = ?, detail = ? WHERE key = ?", list(u))
+        log.info("redacted %d rows quarantined before quarantined rows were redacted", len(updates))
+        return len(updates)
 
     def ingest_source(self, cfg: SourceConfig, run_id: str, path: Path | None = None,
                       on_batch: Callable[[str, int], None] | None = None) -> SourceStats:
@@ -168,10 +227,10 @@ class Ingestor:
         spec = self._mapper_spec()
         # identical bad rows within this file, counted from the file's start (also across a resume)
         self._bad_seen: Counter = Counter()
-        if done:
-            self._bad_seen.update(r[0] for r in self.store.query(
-                "SELECT raw FROM quarantine WHERE source_name = ? AND file = ? AND row_number <= ?",
-                [cfg.name, f.name, done]))
+        if done:  # rows quarantined before cxnlp redacted them have no raw_hash: their raw is the row itself
+            self._bad_seen.update(h or raw_hash(r or "") for h, r in self.store.query(
+                "SELECT raw_hash, CASE WHEN raw_hash IS NULL THEN raw END FROM quarantine "
+                "WHERE source_name = ? AND file = ? AND row_number <= ?", [cfg.name, f.name, done]))
         inflight: deque = deque()  # mapped batches waiting to be committed, in file order
         committed = 0
         # JSON lines go to the workers unparsed (parsing costs more than reading, and lines travel lighter)
@@ -228,13 +287,16 @@ class Ingestor:
                       stats: SourceStats, last_row: int, status: str) -> None:
         stats.rows_read += mapped.rows
         quarantine: list[QuarantineRow] = []
-        for row_number, reason, detail, raw in mapped.rejected:
+        omit = self.settings.get("ingest", "quarantine_raw", "redacted") == "omit"
+        for row_number, reason, detail, raw, shown in mapped.rejected:
             kept_raw = raw[:100_000]
-            occurrence = self._bad_seen[kept_raw]
-            self._bad_seen[kept_raw] += 1
+            h = raw_hash(kept_raw)
+            occurrence = self._bad_seen[h]
+            self._bad_seen[h] += 1
             quarantine.append(QuarantineRow(key=quarantine_key(cfg.name, kept_raw, occurrence),
                                             source_name=cfg.name, file=fname, row_number=row_number,
-                                            reason=reason, detail=detail, raw=kept_raw))
+                                            reason=reason, detail=detail, raw="" if omit else shown[:100_000],
+                                            raw_hash=h))
         # rows already accounted for by earlier runs
         known_q = self.store.existing_ids("quarantine", [q.key for q in quarantine])
         new_q = [q for q in quarantine if q.key not in known_q]
@@ -288,7 +350,8 @@ class Mapped:
     """A mapped batch as it travels back to the store's writer: the stored-to-be rows as one Arrow table
     (:func:`cxnlp.schema.feedback_table`, in input order) and the rejected rows."""
     feedback: Any  # pyarrow.Table
-    rejected: list[tuple[int, str, str, str]]  # (row number, reason, detail, raw)
+    # (row number, reason, detail, raw, what the quarantine keeps: RowMapper.quarantine_view, detail redacted too)
+    rejected: list[tuple[int, str, str, str, str]]
     rows: int  # input records in the batch (rows of the table + rejected)
 
 
@@ -299,7 +362,8 @@ def pack(items: list) -> Mapped:
 
 
 def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
-    """Map raw rows: a Feedback, or (row_number, reason, detail, raw) for a row to quarantine."""
+    """Map raw rows: a Feedback, or (row_number, reason, redacted detail, raw, redacted view) for a row to
+    quarantine (the raw row only keys it; the store keeps the view: :meth:`RowMapper.quarantine_view`)."""
     out: list = []
     for raw in batch:
         if raw.error is None:
@@ -312,7 +376,8 @@ def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
                 reason, detail = "malformed_row", f"{type(e).__name__}: {str(e)[:200]}"
         else:
             reason, detail = raw.error
-        out.append((raw.row_number, reason, detail, raw.raw))
+        out.append((raw.row_number, reason, mapper.redactor.redact(detail)[0] if detail else detail, raw.raw,
+                    mapper.quarantine_view(raw.fields if raw.error is None else raw.partial, raw.raw, raw.cells)))
     return out
 
 

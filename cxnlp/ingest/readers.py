@@ -46,6 +46,12 @@ class RawRow:
     fields: dict[str, Any] | None
     raw: str
     error: tuple[str, str] | None = None
+    # a row refused for bad bytes whose fields could still be split (shown as \\xNN): only for the quarantine's
+    # redacted view (cxnlp.ingest.mapping.RowMapper.quarantine_view), never mapped
+    partial: dict[str, Any] | None = None
+    # a CSV row with more fields than the header (an unquoted delimiter inside a text): (header, fields,
+    # delimiter), so the quarantine's view can still tell its columns apart; never mapped
+    cells: tuple[list[str], list[str], str] | None = None
 
 
 def sniff_encoding(sample: bytes) -> str:
@@ -258,10 +264,13 @@ def _records(lines: Iterator[str], delim: str) -> Iterator[RawRow]:
                 fields.pop()
             if len(fields) != len(header):
                 yield RawRow(row_no, None, _visible(raw),
-                             ("malformed_row", f"{len(fields)} fields, header has {len(header)}"))
+                             ("malformed_row", f"{len(fields)} fields, header has {len(header)}"),
+                             cells=(header, [_visible(f) for f in fields], delim) if len(fields) > len(header)
+                             else None)
                 continue
         if _has_bad_bytes(raw):
-            yield RawRow(row_no, None, _visible(raw), ("broken_encoding", "bytes invalid in the file's encoding"))
+            yield RawRow(row_no, None, _visible(raw), ("broken_encoding", "bytes invalid in the file's encoding"),
+                         partial={h: _visible(v) for h, v in zip(header, fields)})
             continue
         yield RawRow(row_no, dict(zip(header, fields)), raw)
 
@@ -305,7 +314,13 @@ def jsonl_lines(path: str | Path, encoding: str | None = None) -> Iterator[tuple
 def jsonl_row(row_no: int, raw: str, enc: str) -> RawRow:
     """One JSON-lines record parsed: its fields, or the reason it cannot be read."""
     if _has_bad_bytes(raw):
-        return RawRow(row_no, None, _visible(raw), ("broken_encoding", f"bytes invalid in {enc}"))
+        shown = _visible(raw)
+        try:  # the bad bytes as \\xNN inside the JSON strings (an escaped backslash: valid JSON)
+            obj = json_value(_SURROGATES.sub(lambda m: "\\" + _show(ord(m.group())), raw))
+        except (ValueError, TypeError, RecursionError):
+            obj = None
+        return RawRow(row_no, None, shown, ("broken_encoding", f"bytes invalid in {enc}"),
+                      partial=obj if isinstance(obj, dict) else None)
     try:
         obj = json_value(raw)
     except (ValueError, TypeError) as e:

@@ -75,8 +75,11 @@ DDL = [
         detail VARCHAR,
         raw VARCHAR,
         run_id VARCHAR,
-        quarantined_at TIMESTAMPTZ NOT NULL
+        quarantined_at TIMESTAMPTZ NOT NULL,
+        raw_hash VARCHAR
     )""",
+    # a store made before quarantined rows were redacted (PostgreSQL: migration 0004)
+    "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS raw_hash VARCHAR",
     """CREATE TABLE IF NOT EXISTS files (
         source_name VARCHAR NOT NULL,
         fingerprint VARCHAR NOT NULL,
@@ -325,9 +328,11 @@ class DuckDBStore:
                     "reason": [q.reason for q in quarantine],
                     "detail": [q.detail for q in quarantine],
                     "raw": [q.raw for q in quarantine],
+                    "raw_hash": pa.array([q.raw_hash for q in quarantine], pa.string()),
                 }))
-                con.execute("INSERT OR IGNORE INTO quarantine SELECT key, source_name, file, row_number, reason, "
-                            "detail, raw, ?, ? FROM _q", [run_id, now])
+                con.execute("INSERT OR IGNORE INTO quarantine (key, source_name, file, row_number, reason, detail, "
+                            "raw, run_id, quarantined_at, raw_hash) SELECT key, source_name, file, row_number, "
+                            "reason, detail, raw, ?, ?, raw_hash FROM _q", [run_id, now])
                 con.unregister("_q")
             con.execute(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_name, fingerprint) DO UPDATE "

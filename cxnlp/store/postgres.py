@@ -495,9 +495,9 @@ class PostgresStore:
             if quarantine:
                 stage = self._stage("quarantine", "quarantine")
                 cols = ["key", "source_name", "file", "row_number", "reason", "detail", "raw", "run_id",
-                        "quarantined_at"]
-                copy_rows(raw, stage, cols, ((q.key, q.source_name, q.file, q.row_number, q.reason, q.detail,
-                                               _no_nul(q.raw), run_id, now) for q in quarantine))
+                        "quarantined_at", "raw_hash"]
+                copy_rows(raw, stage, cols, ((q.key, q.source_name, q.file, q.row_number, q.reason, _no_nul(q.detail),
+                                               _no_nul(q.raw), run_id, now, q.raw_hash) for q in quarantine))
                 raw.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} "
                             "ON CONFLICT (key) DO NOTHING")
             raw.execute(
