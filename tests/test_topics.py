@@ -313,3 +313,22 @@ def test_tag_stage_stores_document_vectors_and_the_topic_stage_reuses_them(tmp_p
         assert 0 < older < len(rows)
         assert topics_sql.prune_vectors(store, cut) == older
         assert store.query("SELECT count(*) FROM text_vectors")[0][0] == len(rows) - older
+
+
+def test_old_runs_lose_their_members_but_keep_their_topics(tmp_path):
+    from cxnlp.aggregate.topics import Topic
+    from cxnlp.store import DuckDBStore
+    from cxnlp.store import topics_sql
+
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        topics_sql.init(store)
+        for run in ("r1", "r2", "r3", "r4"):
+            t = Topic(id="t", label="x", terms=[("x", 1.0)], size=3, neg_share=1.0, weekly={}, first_week=None,
+                      status="stable", growth=1.0, member_ids=[f"{run}-a", f"{run}-b", f"{run}-c"])
+            topics_sql.save_topics(store, run, "all", [t], date(2026, 9, 1), date(2026, 12, 1))
+        assert topics_sql.prune_members(store, 2) == 6
+        assert store.query("SELECT DISTINCT run_id FROM topic_members ORDER BY run_id") == [("r3",), ("r4",)]
+        assert store.query("SELECT count(DISTINCT run_id) FROM topics") == [(4,)]
+        assert topics_sql.prune_members(store, 2) == 0  # nothing more to drop
+        assert topics_sql.prune_members(store, 0) == 3  # at least the last run keeps its members
+        assert store.query("SELECT DISTINCT run_id FROM topic_members") == [("r4",)]

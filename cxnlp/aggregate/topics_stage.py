@@ -56,6 +56,7 @@ def topics_stage(store, settings, run_id: str, weeks: int | None = None, limit: 
             "not_robust": sum(1 for t in topics if t.status in FLAGGED and not t.robust(floor))}
     if vec_info.get("stored") is not None:
         vec_info["pruned"] = sql.prune_vectors(store, start)
+    out["members_pruned"] = sql.prune_members(store, int(settings.get("topics", "keep_member_runs", 14)))
     return out
 
 

@@ -190,6 +190,24 @@ def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: 
                 con.unregister("_members")
 
 
+def prune_members(store, keep_runs: int) -> int:
+    """Keeps the members (topic -> feedback id) of the last ``keep_runs`` topic runs only; the topics themselves
+    (labels, sizes, weekly counts) stay. Each run stores one row per text and scope (about 100,000 a night at
+    the default window), so a year of nightly runs would hold tens of millions. Returns how many were dropped."""
+    keep_runs = max(1, int(keep_runs))
+    with store.transaction() as con:
+        old = [r[0] for r in con.execute(
+            "SELECT run_id FROM topics GROUP BY run_id ORDER BY max(created_at) DESC, run_id DESC OFFSET ?",
+            [keep_runs]).fetchall()]
+        if not old:
+            return 0
+        marks = ", ".join("?" * len(old))
+        n = con.execute(f"SELECT count(*) FROM topic_members WHERE run_id IN ({marks})", old).fetchall()[0][0]
+        if n:
+            con.execute(f"DELETE FROM topic_members WHERE run_id IN ({marks})", old)
+    return int(n)
+
+
 def latest_topics(store, scope: str | None = None, min_stability: float | None = None) -> list[dict[str, Any]]:
     """The last run's topics, each with ``flagged`` (new, growing or spike, and robust: a stability of at least
     ``min_stability``, or none measured); per scope the flagged ones first."""
