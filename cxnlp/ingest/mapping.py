@@ -174,7 +174,8 @@ class RowMapper:
 
     def __init__(self, cfg: SourceConfig, *, redactor: Redactor, detector: LanguageDetector,
                  author_salt: str, max_text_chars: int = 20_000, default_timezone: str = "Europe/Berlin",
-                 dedup_min_words: int = 6, redact_meta: bool = True, drop_columns: list[str] | None = None):
+                 dedup_min_words: int = 6, redact_meta: bool = True, drop_columns: list[str] | None = None,
+                 quarantine_raw: str = "redacted"):
         self.cfg = cfg
         self.redactor = redactor
         self.detector = detector
@@ -183,6 +184,7 @@ class RowMapper:
         self.tz = cfg.timezone or default_timezone
         self.min_words = dedup_min_words
         self.redact_meta = redact_meta
+        self.omit_quarantined = quarantine_raw == "omit"  # ingest.quarantine_raw: keep no text of a rejected row
         self.mapped_cols = set(cfg.columns.values())
         self.drop = set(drop_columns or ())
         self._skip_meta = self.mapped_cols | self.drop  # input columns that never go into meta
@@ -196,7 +198,9 @@ class RowMapper:
         every other text value through the redactor (also a row refused for bad bytes whose fields could be
         split: the reader's ``partial``). A row that could not be parsed: the raw text through the redactor (an
         author name in it is only caught where a rule finds it: ``ingest.quarantine_raw: omit`` keeps no row
-        text at all). ``cells``: a CSV row with too many fields (see :meth:`aligned`)."""
+        text at all, and this returns ""). ``cells``: a CSV row with too many fields (see :meth:`aligned`)."""
+        if self.omit_quarantined:
+            return ""
         if fields is None and cells is not None:
             fields = self.aligned(*cells)
         if fields is None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cxnlp.config import SourceConfig, load_settings, Settings
 from cxnlp.ingest.language import LanguageDetector
-from cxnlp.ingest.mapping import RowMapper, RowRejected
+from cxnlp.ingest.mapping import QUARANTINE_CHARS, RowMapper, RowRejected
 from cxnlp.ingest.readers import RawRow, ReaderError, jsonl_lines, jsonl_row, read_records
 from cxnlp.ingest.redact import Redactor
 from cxnlp.schema import Duplicate, Feedback, QuarantineRow, feedback_table
@@ -64,6 +64,9 @@ def file_fingerprint(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+KEPT_RAW_CHARS = 100_000  # of a rejected row as read: what its key and fingerprint are computed from
 
 
 def raw_hash(raw: str) -> str:
@@ -127,7 +130,7 @@ class Ingestor:
             return 0
         configs = {cfg.name: cfg for cfg in sources}
         mappers = {name: self.mapper(cfg) for name, cfg in configs.items()}
-        omit = self.settings.get("ingest", "quarantine_raw", "redacted") == "omit"
+        omit = self._mapper_spec()["quarantine_raw"] == "omit"  # for the rows of sources no longer configured
         wanted: dict[tuple[str, str], set[int]] = {}
         for _, source_name, fname, row_number, _, _ in rows:
             wanted.setdefault((source_name, fname), set()).add(int(row_number))
@@ -150,15 +153,13 @@ class Ingestor:
             mapper = mappers.get(source_name)
             again = parsed.get((source_name, fname, int(row_number)))
             fields = cells = None
-            if again is not None and again.raw[:100_000] == raw:
+            if again is not None and again.raw[:KEPT_RAW_CHARS] == raw:
                 fields, cells = (again.fields, None) if again.error is None else (again.partial, again.cells)
-            if omit:
-                shown = ""
-            elif mapper is not None:
+            if mapper is not None:
                 shown = mapper.quarantine_view(fields, raw, cells)
             else:
-                shown = self.redactor.redact(raw)[0]
-            updates.append((shown, raw_hash(raw), self.redactor.redact(detail)[0] if detail else detail, key))
+                shown = "" if omit else self.redactor.redact(raw)[0]
+            updates.append((shown, raw_hash(raw), self.redactor.redact(detail)[0], key))
         with self.store.transaction() as con:
             for u in updates:
                 con.execute("UPDATE quarantine SET raw = ?, raw_hash = ?, detail = ? WHERE key = ?", list(u))
@@ -189,6 +190,7 @@ class Ingestor:
                 "dedup_min_words": int(s.get("ingest", "dedup_min_words", 6)),
                 "redact_meta": bool(s.get("ingest", "redact_meta", True)),
                 "drop_columns": s.get("ingest", "drop_columns", []) or [],
+                "quarantine_raw": s.get("ingest", "quarantine_raw", "redacted"),
                 "language": {"candidates": tuple(lang.get("candidates") or ("de", "en")),
                              "default": lang.get("default", "de"),
                              "min_confidence": float(lang.get("min_confidence", 0.55))}}
@@ -287,15 +289,14 @@ class Ingestor:
                       stats: SourceStats, last_row: int, status: str) -> None:
         stats.rows_read += mapped.rows
         quarantine: list[QuarantineRow] = []
-        omit = self.settings.get("ingest", "quarantine_raw", "redacted") == "omit"
         for row_number, reason, detail, raw, shown in mapped.rejected:
-            kept_raw = raw[:100_000]
+            kept_raw = raw[:KEPT_RAW_CHARS]
             h = raw_hash(kept_raw)
             occurrence = self._bad_seen[h]
             self._bad_seen[h] += 1
             quarantine.append(QuarantineRow(key=quarantine_key(cfg.name, kept_raw, occurrence),
                                             source_name=cfg.name, file=fname, row_number=row_number,
-                                            reason=reason, detail=detail, raw="" if omit else shown[:100_000],
+                                            reason=reason, detail=detail, raw=shown[:QUARANTINE_CHARS],
                                             raw_hash=h))
         # rows already accounted for by earlier runs
         known_q = self.store.existing_ids("quarantine", [q.key for q in quarantine])
@@ -376,7 +377,7 @@ def map_batch(mapper: RowMapper, batch: list[RawRow]) -> list:
                 reason, detail = "malformed_row", f"{type(e).__name__}: {str(e)[:200]}"
         else:
             reason, detail = raw.error
-        out.append((raw.row_number, reason, mapper.redactor.redact(detail)[0] if detail else detail, raw.raw,
+        out.append((raw.row_number, reason, mapper.redactor.redact(detail)[0], raw.raw,
                     mapper.quarantine_view(raw.fields if raw.error is None else raw.partial, raw.raw, raw.cells)))
     return out
 

@@ -171,7 +171,7 @@ def save_topics(store, run_id: str, scope: str, topics: list, start: date, end: 
         con.execute("DELETE FROM topics WHERE run_id = ? AND scope = ?", [run_id, scope])
         con.execute("DELETE FROM topic_members WHERE run_id = ? AND scope = ?", [run_id, scope])
         for t in topics:
-            con.execute(f"INSERT INTO topics ({COLUMNS}) VALUES ({', '.join('?' * 19)})", [
+            con.execute(f"INSERT INTO topics ({COLUMNS}) VALUES ({', '.join('?' * (COLUMNS.count(',') + 1))})", [
                 run_id, scope, t.id, t.label, json.dumps(t.terms, ensure_ascii=False), t.size, t.neg_share, t.status,
                 t.growth if t.growth != float("inf") else 99.0, t.first_week, t.facet[0] if t.facet else None,
                 t.touchpoint[0] if t.touchpoint else None, t.covered, json.dumps(t.weekly),
