@@ -1,5 +1,6 @@
 """Distributed execution (engine.runner: dask): partitioning, the GPU placement rule, and the nightly flow on
-real Dask worker processes giving exactly what the local runner gives."""
+real Dask worker processes giving what the local runner gives (numbers to their last stored digit: see
+SCORE_TOL)."""
 import json
 import shutil
 from datetime import datetime, timedelta, timezone
@@ -57,6 +58,52 @@ def stored(root: Path, volume: bool = True) -> dict:
             "volume": store.query("SELECT * FROM daily_volume ORDER BY ALL") if volume else None,
             "vectors": store.query("SELECT feedback_id, encoder, vec FROM text_vectors ORDER BY ALL"),
         }
+
+
+# Scores are stored rounded to 4 places. A process with another number of torch threads (a Dask worker has one,
+# the flow's process one per core) can sum a float product in another order: on CPUs with AVX-512 the
+# encoder's output then moves by about 1e-7 (measured), which now and then carries a rounded score over to
+# the next 0.0001, or a stored vector's int8 code to the next step. Labels, tasks and evidence must be
+# identical; numbers may differ by that much, no more.
+SCORE_TOL = 2e-4
+VECTOR_TOL = 5e-3  # one int8 step of a unit vector's largest component (about 0.2 / 127), with room
+
+
+def _close(a, b) -> bool:
+    """Equal, except that numbers may differ by SCORE_TOL; JSON text is compared as its value."""
+    if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and b[:1] in "[{":
+        try:
+            a, b = json.loads(a), json.loads(b)
+        except ValueError:
+            return a == b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= SCORE_TOL
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def assert_same_results(got: dict, ref: dict, keys=("tags", "state", "vectors")) -> None:
+    """``stored()`` of two runs: the same rows, labels and evidence; scores and vectors as close as a process
+    with another thread count can make them (see SCORE_TOL)."""
+    import numpy as np
+
+    from cxnlp.classify.docvec import unpack
+
+    for key in keys:
+        a, b = got[key], ref[key]
+        assert a and len(a) == len(b), key
+        if key == "vectors":
+            assert [r[:2] for r in a] == [r[:2] for r in b]
+            diff = np.abs(unpack([r[2] for r in a]) - unpack([r[2] for r in b])).max()
+            assert diff <= VECTOR_TOL, diff
+            continue
+        bad = [(x, y) for x, y in zip(a, b) if not _close(x, y)]
+        assert not bad, (key, len(bad), bad[:3])
 
 
 @pytest.fixture(scope="module")
@@ -212,16 +259,14 @@ def test_dask_runner_matches_local_and_reruns_tag_nothing(tmp_path, local_result
     assert len(tag["workers"]) == 2  # both worker processes tagged
     got = stored(root)
     assert got["counts"] == ref_stored["counts"]
-    assert got["tags"] == ref_stored["tags"]      # same labels, scores and evidence
-    assert got["state"] == ref_stored["state"]    # same full results
+    assert_same_results(got, ref_stored)  # same labels, scores, evidence, full results and document vectors
     assert got["volume"] == ref_stored["volume"]
-    assert got["vectors"] == ref_stored["vectors"] and got["vectors"]  # the workers stored the same vectors
     assert not any((root / "var" / "engine").iterdir())  # partition files are removed
 
     second = nightly(str(root))
     assert second["tag"]["tagged"] == 0 and second["tag"]["partitions"] == 0
     assert all(s["files_skipped"] == 1 and s["rows_read"] == 0 for s in second["ingest"].values())
-    assert stored(root)["tags"] == ref_stored["tags"]
+    assert_same_results(stored(root), ref_stored, ("tags",))
 
 
 def test_local_runner_tags_big_backlogs_of_the_cpu_model_in_processes():
@@ -252,8 +297,7 @@ def test_local_runner_with_tag_processes_matches_tagging_in_the_flow_process(tmp
     assert 1 <= len(tag["workers"]) <= 2 and f"pid-{os.getpid()}" not in tag["workers"]  # other processes tagged
     got = stored(root)
     assert got["counts"] == ref_stored["counts"]
-    assert got["tags"] == ref_stored["tags"] and got["state"] == ref_stored["state"]
-    assert got["vectors"] == ref_stored["vectors"]
+    assert_same_results(got, ref_stored)
     assert not any((root / "var" / "engine").iterdir())
 
 
@@ -331,7 +375,8 @@ def test_address_connects_to_running_scheduler_and_gpu_tasks_go_to_gpu_worker(tm
     tagged = {w for k, w in ran if "tag_partition" in str(k)}
     assert mapped == set(cpu) and tagged == set(gpu)
     got = stored(root)
-    assert got["tags"] == ref_stored["tags"] and got["counts"] == ref_stored["counts"]
+    assert_same_results(got, ref_stored, ("tags",))
+    assert got["counts"] == ref_stored["counts"]
 
 
 @pytest.mark.slow
@@ -344,7 +389,7 @@ def test_run_pipeline_without_prefect_uses_a_plain_dask_client(tmp_path, local_r
     res = run_pipeline(load_settings(root))
     assert res["tag"]["partitions"] >= 2 and len(res["tag"]["workers"]) == 2
     got = stored(root)
-    assert got["tags"] == ref_stored["tags"] and got["state"] == ref_stored["state"]
+    assert_same_results(got, ref_stored, ("tags", "state"))
     assert got["counts"] == ref_stored["counts"]
 
 

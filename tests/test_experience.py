@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -154,17 +155,13 @@ def test_reaggregation_is_idempotent_and_incremental(store):
 
 
 # -- the sample data: the planted campaign backlash ------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    """The sample's social posts and shop reviews, ingested, tagged and aggregated (real pipeline)."""
-    import textwrap
-
-    from conftest import write_sources
+def _sample_project(root: Path, source_names: tuple[str, ...] | None) -> Path:
+    """The shipped sample's sources (``source_names``; None: all of them), ingested, tagged, aggregated and
+    clustered into topics (real pipeline)."""
     from cxnlp.config import load_settings, load_sources
     from cxnlp.runs import aggregate_stage, ingest_stage, tag_stage
     from cxnlp.store import open_store
 
-    root = tmp_path_factory.mktemp("episode")
     (root / "configs").mkdir()
     for name in ("settings.yaml", "taxonomy.yaml", "models.yaml"):
         shutil.copy(REPO / "configs" / name, root / "configs" / name)
@@ -172,7 +169,7 @@ def sample_store(tmp_path_factory):
     src = (REPO / "configs" / "sources.yaml").read_text(encoding="utf-8").replace("data/sample", str(REPO / "data" / "sample"))
     (root / "configs" / "sources.yaml").write_text(src, encoding="utf-8")
     settings = load_settings(root)
-    sources = [s for s in load_sources(root) if s.name in ("social_posts", "shop_reviews")]
+    sources = [s for s in load_sources(root) if source_names is None or s.name in source_names]
     with open_store(settings) as store:
         ingest_stage(store, settings, sources, "ep")
         tag_stage(store, settings, "ep")
@@ -181,6 +178,20 @@ def sample_store(tmp_path_factory):
 
         topics_stage(store, settings, "ep")
     return root
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    """The sample's social posts and shop reviews (the planted campaign backlash and its ratings)."""
+    return _sample_project(tmp_path_factory.mktemp("episode"), ("social_posts", "shop_reviews"))
+
+
+@pytest.fixture(scope="module")
+def full_sample(tmp_path_factory):
+    """Every source of the sample, as `make demo` ingests it. The planted packaging topic needs all of them to
+    come back robustly: on social posts and shop reviews alone its stability lies between 0.42 and 0.66 over
+    seeds 0-5 (in float32 and in int8 alike), on the whole sample between 0.69 and 0.81 (measured)."""
+    return _sample_project(tmp_path_factory.mktemp("full-sample"), None)
 
 
 def test_planted_backlash_erlebnis_drops_on_social_while_ratings_lag(sample_store):
@@ -254,12 +265,12 @@ def test_exports_are_safe_against_formula_injection(store, tmp_path):
     assert all(not (isinstance(c.value, str) and c.value.startswith("=")) for row in ws.iter_rows() for c in row)
 
 
-def test_sample_packaging_topic_is_found_and_flagged_growing(sample_store):
+def test_sample_packaging_topic_is_found_and_flagged_growing(full_sample):
     from cxnlp.config import load_settings
     from cxnlp.store import open_store
     from cxnlp.store import topics_sql
 
-    settings = load_settings(sample_store)
+    settings = load_settings(full_sample)
     with open_store(settings) as store:
         rows = topics_sql.latest_topics(store, "negative")
     assert len(rows) >= 5
@@ -273,10 +284,10 @@ def test_sample_packaging_topic_is_found_and_flagged_growing(sample_store):
     assert rows.index(pack[0]) < min([i for i, r in enumerate(rows) if not r["flagged"]], default=len(rows))
 
 
-def test_topics_cli_marks_the_flagged_topics_and_prints_each_stability(sample_store, capsys):
+def test_topics_cli_marks_the_flagged_topics_and_prints_each_stability(full_sample, capsys):
     from cxnlp.cli import main
 
-    assert main(["--root", str(sample_store), "topics", "--scope", "negative"]) == 0
+    assert main(["--root", str(full_sample), "topics", "--scope", "negative"]) == 0
     lines = capsys.readouterr().out.splitlines()
     pack = [ln for ln in lines if "graspapier" in ln]
     assert pack and pack[0].startswith("*") and " stab 0." in pack[0]
