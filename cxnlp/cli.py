@@ -56,7 +56,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run {res['run_id']} finished")
     for name, s in res["ingest"].items():
         print(f"  {name:<16} read {s['rows_read']:>6}  stored {s['stored']:>6}  duplicates {s['duplicates']:>5}  "
-              f"quarantined {s['quarantined']:>4}  unchanged {s['unchanged']:>6}")
+              f"quarantined {s['quarantined']:>4}  unchanged {s['unchanged']:>6}"
+              + (f"  erased {s['erased']}" if s.get("erased") else ""))
     tag = res.get("tag") or {}
     if tag.get("tagged") is not None:
         print(f"tagged: {tag['tagged']} texts with {tag.get('model')} {tag.get('model_version')}")
@@ -453,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_topics)
 
     from cxnlp.alerts import add_cli as add_alerts_cli
+    from cxnlp.erasure import add_cli as add_erasure_cli
     from cxnlp.models_e5 import add_cli as add_models_cli
     from cxnlp.store.postgres import add_cli as add_store_cli
 
@@ -462,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_cli(sub)
     add_models_cli(sub)
     add_review_cli(sub)
+    add_erasure_cli(sub)
 
     s = sub.add_parser("quarantine", help="list quarantined rows with their reasons")
     s.add_argument("--limit", type=int, default=50)

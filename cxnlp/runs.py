@@ -32,6 +32,9 @@ def ingest_stage(store, settings: Settings, sources: list[SourceConfig], run_id:
         from cxnlp.ingest.pipeline import Ingestor
 
         stats = Ingestor(store, settings).ingest(sources, run_id)
+    from cxnlp.erasure import enforce
+
+    enforce(store, settings)  # rows an erasure request named that were stored all the same (logged)
     return {name: s.as_dict() for name, s in stats.items()}
 
 
@@ -100,11 +103,11 @@ def report_stage(store, settings: Settings, run_id: str, results: dict[str, Any]
 def ingest_markdown(run_id: str, ingest: dict[str, Any], summary: dict[str, Any],
                     headline: dict[str, Any] | None = None) -> str:
     lines = [f"# cxnlp run `{run_id}`", "", "## Ingest (this run)", "",
-             "| source | rows read | stored | duplicates | quarantined | unchanged | files skipped |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| source | rows read | stored | duplicates | quarantined | unchanged | erased on request | files skipped |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in ingest.items():
         lines.append(f"| {name} | {s['rows_read']} | {s['stored']} | {s['duplicates']} | {s['quarantined']} | "
-                     f"{s['unchanged']} | {s['files_skipped']} |")
+                     f"{s['unchanged']} | {s.get('erased', 0)} | {s['files_skipped']} |")
     reasons: dict[str, int] = {}
     for s in ingest.values():
         for r, n in s["reasons"].items():

@@ -97,6 +97,7 @@ class Duplicate:
     likes: int | None = None
     shares: int | None = None
     replies: int | None = None
+    author_hash: str | None = None  # the author's keyed hash, so an erasure request finds the repeated post
 
 
 @dataclass(slots=True)

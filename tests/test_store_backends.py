@@ -511,7 +511,7 @@ def _plain(o: Any, drop: tuple[str, ...] = ("seconds", "run_id")) -> Any:
 
 EXPECTED_TABLES = {"meta", "feedback", "duplicates", "quarantine", "files", "runs", "tags", "tag_state",
                    "daily_volume", "experience", "experience_agg", "topics", "topic_members", "alerts",
-                   "corrections", "review_index", "text_vectors", "alembic_version"}
+                   "corrections", "review_index", "text_vectors", "erasures", "erased_keys", "alembic_version"}
 
 
 def _pg_tables(url: str) -> dict[str, list[str]]:
@@ -576,14 +576,17 @@ def test_store_cli_reports_and_migrates(pg_url, capsys, monkeypatch):
     assert "text_vectors" not in _pg_tables(pg_url)
     monkeypatch.setenv("CXNLP_STORE_URL", pg_url)
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0001, head 0004" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0001, head 0005" in capsys.readouterr().out
     args = parser.parse_args(["store", "migrate", "--url", pg_url])
-    assert args.func(args) == 0 and "at revision 0004" in capsys.readouterr().out
+    assert args.func(args) == 0 and "at revision 0005" in capsys.readouterr().out
     assert _pg_tables(pg_url)["text_vectors"] == ["feedback_id", "encoder", "vec"]
     assert _pg_tables(pg_url)["topics"][-1] == "stability"  # revision 0003
     assert _pg_tables(pg_url)["quarantine"][-1] == "raw_hash"  # revision 0004
+    assert _pg_tables(pg_url)["duplicates"][-1] == "author_hash"  # revision 0005
+    assert _pg_tables(pg_url)["erased_keys"] == ["kind", "key", "request_id", "erased_at"]
+    assert _pg_tables(pg_url)["erasures"] == ["request_id", "requested_at", "reference", "subjects", "counts"]
     args = parser.parse_args(["store"])
-    assert args.func(args) == 0 and "revision 0004, head 0004" in capsys.readouterr().out
+    assert args.func(args) == 0 and "revision 0005, head 0005" in capsys.readouterr().out
 
 
 def test_a_read_only_open_of_an_unmigrated_database_says_what_to_do(pg_url):

@@ -123,7 +123,8 @@ def promote(root: Path, store, topic_id: str, group: str, label: str, cues: list
     with out.open("w", encoding="utf-8") as f:
         for i, m in enumerate(members):
             f.write(json.dumps({"id": f"promoted-{_slug(label)}-{i:04d}", "domain": "promoted", "text": m["text"],
-                                group: [label], "source_topic": topic_id}, ensure_ascii=False) + "\n")
+                                group: [label], "source_topic": topic_id, "feedback_id": m["id"]},
+                               ensure_ascii=False) + "\n")
     return {"label": label, "group": group, "cues": cues, "examples": len(members), "examples_file": out.name}
 
 

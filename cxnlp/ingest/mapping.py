@@ -166,6 +166,16 @@ def record_id(source_name: str, external_id: str | None, created_at: datetime, t
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def author_key(salt: bytes, author: Any) -> str | None:
+    """How an author is stored: a keyed hash (HMAC-SHA256) of the name, trimmed and in lower case; None for none."""
+    if author is None:
+        return None
+    a = str(author).strip().lower()
+    if not a:
+        return None
+    return hmac.new(salt, a.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 QUARANTINE_CHARS = 100_000  # of a rejected row's text (or of each of its values) the quarantine keeps
 
 
@@ -256,12 +266,7 @@ class RowMapper:
         return json.dumps(shown, ensure_ascii=False)
 
     def author_hash(self, author: Any) -> str | None:
-        if author is None:
-            return None
-        a = str(author).strip().lower()
-        if not a:
-            return None
-        return hmac.new(self.salt, a.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return author_key(self.salt, author)
 
     def values(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The mapped input values by schema field (strings stripped, empty ones None); unmapped fields absent."""

@@ -1,7 +1,8 @@
 """Ingest: read each configured source, map, redact, de-duplicate, quarantine, store in batches.
 
 Every input row ends as exactly one of: stored, duplicate (pointing to its original), quarantined,
-or unchanged (already accounted for by an earlier run: same id / same bad row). Counts per source and
+unchanged (already accounted for by an earlier run: same id / same bad row), or erased (its id or author was
+erased on request: :mod:`cxnlp.erasure`; nothing of it is stored). Counts per source and
 per quarantine reason are returned and kept in the runs table.
 """
 from __future__ import annotations
@@ -30,6 +31,11 @@ log = logging.getLogger("cxnlp.ingest")
 DEFAULT_SALT = "cxnlp-demo-salt-change-me"
 
 
+def author_salt(settings: Settings) -> str:
+    """The key of the author hashes: CXNLP_AUTHOR_SALT, else ingest.author_salt, else the demo default."""
+    return os.environ.get("CXNLP_AUTHOR_SALT") or settings.get("ingest", "author_salt", DEFAULT_SALT) or DEFAULT_SALT
+
+
 @dataclass
 class SourceStats:
     source_name: str
@@ -40,19 +46,20 @@ class SourceStats:
     duplicates: int = 0
     quarantined: int = 0
     unchanged: int = 0
+    erased: int = 0  # rows of a text or author erased on request (cxnlp.erasure): not stored again
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     @property
     def accounted(self) -> int:
-        return self.stored + self.duplicates + self.quarantined + self.unchanged
+        return self.stored + self.duplicates + self.quarantined + self.unchanged + self.erased
 
     def as_dict(self) -> dict:
         return {
             "source_name": self.source_name, "files_read": self.files_read, "files_skipped": self.files_skipped,
             "rows_read": self.rows_read, "stored": self.stored, "duplicates": self.duplicates,
-            "quarantined": self.quarantined, "unchanged": self.unchanged,
+            "quarantined": self.quarantined, "unchanged": self.unchanged, "erased": self.erased,
             "reasons": dict(sorted(self.reasons.items())), "seconds": round(self.seconds, 3),
             "errors": self.errors,
         }
@@ -90,15 +97,12 @@ class Ingestor:
         self.settings = settings or load_settings()
         s = self.settings
         self.batch_size = int(batch_size or s.get("ingest", "batch_size", 5000))
-        salt = s.get("ingest", "author_salt", DEFAULT_SALT)
-        import os
-
-        salt = os.environ.get("CXNLP_AUTHOR_SALT", salt)
-        if salt == DEFAULT_SALT:
+        self.salt = author_salt(s)
+        if self.salt == DEFAULT_SALT:
             log.warning("author hashes use the demo salt; set CXNLP_AUTHOR_SALT for real data")
-        self.salt = salt
         self.redactor = Redactor()
         self._pool = None
+        self._erased: tuple[set[str], set[str]] | None = None  # suppression list, read once per ingest
         lang = s.section("language")
         self.detector = LanguageDetector(candidates=lang.get("candidates") or ("de", "en"),
                                          default=lang.get("default", "de"),
@@ -112,6 +116,7 @@ class Ingestor:
     def ingest(self, sources: Iterable[SourceConfig], run_id: str,
                on_batch: Callable[[str, int], None] | None = None) -> dict[str, SourceStats]:
         sources = list(sources)
+        self._erased = None  # requests made since the last ingest count
         try:
             self.redact_old_quarantine(sources)
             return {cfg.name: self.ingest_source(cfg, run_id, on_batch=on_batch) for cfg in sources}
@@ -285,6 +290,20 @@ class Ingestor:
             return
         submit(batch, last_row, True)
 
+    def _drop_erased(self, tbl: pa.Table, stats: SourceStats) -> pa.Table:
+        """The batch without rows whose id or author hash an erasure request named (counted as ``erased``)."""
+        if self._erased is None:
+            from cxnlp.store.erasure_sql import suppressed
+
+            self._erased = suppressed(self.store)
+        ids, authors = self._erased
+        if not (ids or authors) or not tbl.num_rows:
+            return tbl
+        keep = [i for i, (rid, a) in enumerate(zip(tbl.column("id").to_pylist(), tbl.column("author_hash").to_pylist()))
+                if rid not in ids and a not in authors]
+        stats.erased += tbl.num_rows - len(keep)
+        return tbl if len(keep) == tbl.num_rows else tbl.take(pa.array(keep, pa.int64()))
+
     def _commit_batch(self, cfg: SourceConfig, fname: str, fp: str, mapped: "Mapped", run_id: str,
                       stats: SourceStats, last_row: int, status: str) -> None:
         stats.rows_read += mapped.rows
@@ -305,7 +324,7 @@ class Ingestor:
         stats.quarantined += len(new_q)
         for q in new_q:
             stats.reasons[q.reason] += 1
-        tbl = mapped.feedback
+        tbl = self._drop_erased(mapped.feedback, stats)
         ids = tbl.column("id").to_pylist()
         near = tbl.column("near_key").to_pylist()
         hashes = tbl.column("content_hash").to_pylist()
@@ -328,7 +347,7 @@ class Ingestor:
             keep.append(i)
         dups: list[Duplicate] = []
         if dup_of:
-            cols = ("id", "source_name", "created_at", "likes", "shares", "replies")
+            cols = ("id", "source_name", "created_at", "likes", "shares", "replies", "author_hash")
             rows = tbl.take(pa.array([i for i, _, _ in dup_of], pa.int64())).select(cols).to_pylist()
             dups = [Duplicate(original_id=orig, kind=kind, **r) for r, (_, orig, kind) in zip(rows, dup_of)]
         stats.stored += len(keep)

@@ -23,8 +23,8 @@ def write_run_report(out_dir: Path, run_id: str, results: dict[str, Any], summar
     then no half-written file is left and the previous report stays as it was (the store is never touched)."""
     out_dir = ensure_dir(out_dir)
     last_run = json.dumps({"run_id": run_id, **results, "store": summary}, indent=2, default=str, ensure_ascii=False)
-    ingest_rows = [{"source": k, **{c: v[c] for c in ("rows_read", "stored", "duplicates", "quarantined",
-                                                      "unchanged", "files_skipped")}}
+    ingest_rows = [{"source": k, **{c: v.get(c, 0) for c in ("rows_read", "stored", "duplicates", "quarantined",
+                                                             "unchanged", "erased", "files_skipped")}}
                    for k, v in results.get("ingest", {}).items()]
     page = f"""<!doctype html><html lang="de"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -36,7 +36,7 @@ blockquote{{margin:.3em 0 .6em 1em;color:#444;font-style:italic;border-left:3px 
 </head><body>
 <h1>cxnlp – Lauf <code>{html.escape(run_id)}</code></h1>
 {sections_html}
-<h2>Ingest in diesem Lauf</h2>{_table(ingest_rows, ["source", "rows_read", "stored", "duplicates", "quarantined", "unchanged", "files_skipped"])}
+<h2>Ingest in diesem Lauf</h2>{_table(ingest_rows, ["source", "rows_read", "stored", "duplicates", "quarantined", "unchanged", "erased", "files_skipped"])}
 <h2>Bestand</h2>{_table(summary.get("sources", []), ["source_name", "source", "stored", "duplicates", "quarantined", "first", "last"])}
 <h2>Quarantäne nach Grund</h2>{_table(summary.get("quarantine_reasons", []), ["source_name", "reason", "rows"])}
 <h2>Sprachen</h2>{_table(summary.get("languages", []), ["language", "rows"])}

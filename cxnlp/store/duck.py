@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from cxnlp.schema import FEEDBACK_FIELDS, Duplicate, Feedback, QuarantineRow, feedback_table
 from cxnlp.store.common import interrupted_runs, run_owner
+from cxnlp.store.erasure_sql import ERASURE_DDL
 
 SCHEMA_VERSION = 1
 
@@ -64,8 +65,11 @@ DDL = [
         shares INTEGER,
         replies INTEGER,
         run_id VARCHAR,
-        ingested_at TIMESTAMPTZ NOT NULL
+        ingested_at TIMESTAMPTZ NOT NULL,
+        author_hash VARCHAR
     )""",
+    # a store made before erasure on request (PostgreSQL: migration 0005): its duplicates have no author
+    "ALTER TABLE duplicates ADD COLUMN IF NOT EXISTS author_hash VARCHAR",
     """CREATE TABLE IF NOT EXISTS quarantine (
         key VARCHAR PRIMARY KEY,
         source_name VARCHAR NOT NULL,
@@ -123,6 +127,7 @@ DDL = [
     # document vectors for emerging topics (cxnlp.classify.docvec), written with the tags
     """CREATE TABLE IF NOT EXISTS text_vectors (feedback_id VARCHAR PRIMARY KEY, encoder VARCHAR NOT NULL,
         vec BLOB NOT NULL)""",
+    *ERASURE_DDL,  # erasure on request: the request log and the suppression list (cxnlp.store.erasure_sql)
 ]
 
 FEEDBACK_COLUMNS = [*FEEDBACK_FIELDS, "run_id", "ingested_at"]
@@ -168,6 +173,7 @@ class DuckDBStore:
             ckpt = os.environ.get("CXNLP_DUCKDB_CHECKPOINT") or checkpoint or DEFAULT_CHECKPOINT
             if not read_only:
                 cfg["checkpoint_threshold"] = str(ckpt)
+            self._cfg = cfg
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=cfg)
         except duckdb.Error as e:
             msg = str(e)
@@ -200,6 +206,45 @@ class DuckDBStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def reclaim(self, tables: Sequence[str] = (), full: bool = True) -> dict[str, Any]:
+        """Makes deleted rows unrecoverable from the file. DuckDB only marks a deleted row and keeps its bytes in
+        the file (also after CHECKPOINT and VACUUM: tested), so ``full`` copies the live data into a new file
+        (``COPY FROM DATABASE``: tables, indexes, views and sequences with their current values) and puts it in
+        the old one's place; the old file is unlinked, not overwritten (on SSDs and copy-on-write file systems
+        only the disk's own erase reaches its blocks). Without ``full``: a checkpoint only. ``tables`` is for
+        PostgreSQL's VACUUM; DuckDB always rewrites every table. Returns the method and the sizes."""
+        import os
+        import time
+
+        if self.read_only:
+            raise StoreError(f"{self.path.name} was opened read-only")
+        with self._lock:
+            self.con.execute("CHECKPOINT")
+            before = self.path.stat().st_size
+            if not full:
+                return {"method": "checkpoint", "bytes_before": before, "bytes_after": before}
+            t0 = time.perf_counter()
+            tmp = self.path.with_name(self.path.name + ".compact")
+            for f in (tmp, tmp.with_name(tmp.name + ".wal")):
+                f.unlink(missing_ok=True)
+            name = self.con.execute("SELECT current_database()").fetchone()[0]
+            quoted = str(tmp).replace("'", "''")
+            self.con.execute(f"ATTACH '{quoted}' AS _cxnlp_compact")
+            try:
+                self.con.execute(f'COPY FROM DATABASE "{name}" TO _cxnlp_compact')
+            except BaseException:
+                self.con.execute("DETACH _cxnlp_compact")
+                tmp.unlink(missing_ok=True)
+                raise
+            self.con.execute("DETACH _cxnlp_compact")
+            # the new file takes the old one's name while this process still holds the old file's lock: no other
+            # process can have opened the old file meanwhile and write into it after the swap
+            os.replace(tmp, self.path)
+            self.con.close()
+            self.con = duckdb.connect(str(self.path), config=self._cfg)
+            return {"method": "rewrite", "bytes_before": before, "bytes_after": self.path.stat().st_size,
+                    "seconds": round(time.perf_counter() - t0, 2)}
+
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lock:
@@ -225,8 +270,9 @@ class DuckDBStore:
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         with self._lock:
-            res = self.con.execute(sql, params or [])
-            tbl = res.fetch_arrow_table() if hasattr(res, "fetch_arrow_table") else res.arrow()
+            rel = self.con.sql(sql, params=list(params) if params else None)
+            # DuckDB 2 names it to_arrow_table (an execute() result's version copies the rows once more)
+            tbl = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
             return tbl.read_all() if hasattr(tbl, "read_all") else tbl
 
     def stream(self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 5000) -> Iterator[list[dict]]:
@@ -315,9 +361,11 @@ class DuckDBStore:
                     "likes": pa.array([d.likes for d in duplicates], pa.int64()),
                     "shares": pa.array([d.shares for d in duplicates], pa.int64()),
                     "replies": pa.array([d.replies for d in duplicates], pa.int64()),
+                    "author_hash": pa.array([d.author_hash for d in duplicates], pa.string()),
                 }))
-                con.execute("INSERT OR IGNORE INTO duplicates SELECT id, original_id, kind, source_name, created_at, "
-                            "likes, shares, replies, ?, ? FROM _dup", [run_id, now])
+                con.execute("INSERT OR IGNORE INTO duplicates (id, original_id, kind, source_name, created_at, likes, "
+                            "shares, replies, author_hash, run_id, ingested_at) SELECT id, original_id, kind, "
+                            "source_name, created_at, likes, shares, replies, author_hash, ?, ? FROM _dup", [run_id, now])
                 con.unregister("_dup")
             if quarantine:
                 con.register("_q", pa.table({

@@ -381,6 +381,27 @@ class PostgresStore:
             if not self._raw.closed:
                 self._raw.close()
 
+    def reclaim(self, tables: Sequence[str] = (), full: bool = True) -> dict[str, Any]:
+        """Makes the deleted rows of ``tables`` unrecoverable from the tables' files: ``VACUUM FULL`` (``full``)
+        writes each table anew and drops the old files (it locks the table meanwhile), a plain ``VACUUM`` frees
+        the dead rows' space for reuse. The write-ahead log and backups keep the rows until they expire: their
+        retention is the database administrator's. Returns the method and the tables' sizes."""
+        import time
+
+        if self.read_only:
+            raise StoreError(f"{self.name} was opened read-only")
+        names = [t for t in dict.fromkeys(tables) if self._raw.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", [t]).fetchone()[0]]
+        size = "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) FROM unnest(%s::text[]) t"
+        with self._lock:
+            before = int(self._raw.execute(size, [names]).fetchone()[0])
+            t0 = time.perf_counter()
+            for t in names:  # VACUUM runs outside a transaction: this connection is in autocommit
+                self._raw.execute(f"VACUUM {'FULL ' if full else ''}{_ident(t)}")
+            after = int(self._raw.execute(size, [names]).fetchone()[0])
+        return {"method": "vacuum full" if full else "vacuum", "tables": names, "bytes_before": before,
+                "bytes_after": after, "seconds": round(time.perf_counter() - t0, 2)}
+
     def __enter__(self) -> "PostgresStore":
         return self
 
@@ -486,9 +507,9 @@ class PostgresStore:
             if duplicates:
                 stage = self._stage("duplicates", "duplicates")
                 cols = ["id", "original_id", "kind", "source_name", "created_at", "likes", "shares", "replies",
-                        "run_id", "ingested_at"]
+                        "author_hash", "run_id", "ingested_at"]
                 copy_rows(raw, stage, cols, ((d.id, d.original_id, d.kind, d.source_name, d.created_at, d.likes,
-                                               d.shares, d.replies, run_id, now) for d in duplicates))
+                                               d.shares, d.replies, d.author_hash, run_id, now) for d in duplicates))
                 raw.execute(f"INSERT INTO duplicates ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} s "
                             "WHERE NOT EXISTS (SELECT 1 FROM feedback f WHERE f.id = s.id) "
                             "ON CONFLICT (id) DO NOTHING")

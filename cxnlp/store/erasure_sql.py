@@ -1,0 +1,217 @@
+"""Erasure on request (Art. 17 GDPR / DSGVO, "Recht auf Löschung") in the store: the same SQL on DuckDB and
+PostgreSQL. :mod:`cxnlp.erasure` composes it with the aggregates, the files and the compaction.
+
+A request names data subjects by author hash (the keyed hash ingest stores in place of a name or e-mail
+address) and by record id. What belongs to them:
+
+- their texts (``feedback``): every row with one of the author hashes or one of the ids;
+- their repeated posts (``duplicates``): rows with one of the ids or author hashes, and every duplicate of an
+  erased text (a duplicate row holds no text of its own, only "another copy of that one");
+- everything derived from those texts, keyed by ``feedback_id``: tags, tag state, experience signals, document
+  vectors, topic memberships, the review queue's row and analysts' corrections;
+- the examples that quote them in topics and alerts (removed from the JSON lists; the rest stays).
+
+Aggregates (experience per day and week, daily volume) are counts without text; the erased texts' days are
+marked pending in the same transaction, so the caller (or, if it dies, the next run) recomputes them without
+the erased rows.
+
+Every erased id and author hash is kept in ``erased_keys`` (a suppression list, holding hashes only), so a
+later ingest of the same export does not bring the texts back; ``erasures`` logs each request with a
+reference and the counts, and no personal data (accountability, Art. 5(2) GDPR).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+# created by DuckDBStore.init_schema (cxnlp.store.duck.DDL) and PostgreSQL migration 0005
+ERASURE_DDL = [
+    """CREATE TABLE IF NOT EXISTS erasures (
+        request_id VARCHAR PRIMARY KEY,
+        requested_at TIMESTAMPTZ NOT NULL,
+        reference VARCHAR,
+        subjects JSON,
+        counts JSON
+    )""",
+    """CREATE TABLE IF NOT EXISTS erased_keys (
+        kind VARCHAR NOT NULL,          -- author | id
+        key VARCHAR NOT NULL,           -- an author hash or a record id
+        request_id VARCHAR NOT NULL,
+        erased_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (kind, key)
+    )""",
+]
+
+# tables whose rows hang off one feedback id (some exist only once their stage has run)
+DERIVED_TABLES = ("tags", "tag_state", "experience", "text_vectors", "topic_members", "review_index", "corrections")
+# tables with JSON lists of examples: [{"id": feedback id, "text": ...}, ...], and their keys
+EXAMPLE_TABLES = {"topics": ("run_id", "scope", "topic_id"), "alerts": ("alert_id",)}
+
+
+@dataclass
+class Selection:
+    """What one request erases: the subjects' texts and repeated posts."""
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # id, day (Berlin), text
+    duplicates: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.feedback]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def table_exists(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchall()[0][0])
+
+
+def _keys(values: Iterable[str]) -> pa.Table:
+    return pa.table({"k": pa.array(sorted(set(values)), pa.string())})
+
+
+def select(con, ids: Iterable[str], authors: Iterable[str]) -> Selection:
+    """The rows a request with these record ids and author hashes erases (read inside the caller's
+    transaction)."""
+    from cxnlp.store.experience_sql import berlin_day
+
+    con.register("_e_ids", _keys(ids))
+    con.register("_e_auth", _keys(authors))
+    try:
+        cur = con.execute(f"""SELECT id, {berlin_day('created_at')} AS day, text FROM feedback
+                              WHERE id IN (SELECT k FROM _e_ids) OR author_hash IN (SELECT k FROM _e_auth)
+                              ORDER BY id""")
+        cols = [d[0] for d in cur.description]
+        fb = [dict(zip(cols, r)) for r in cur.fetchall()]
+        con.register("_e_fb", _keys(r["id"] for r in fb))
+        try:
+            dups = [r[0] for r in con.execute(
+                "SELECT id FROM duplicates WHERE id IN (SELECT k FROM _e_ids) OR original_id IN (SELECT k FROM _e_fb) "
+                "OR author_hash IN (SELECT k FROM _e_auth) ORDER BY id").fetchall()]
+        finally:
+            con.unregister("_e_fb")
+    finally:
+        con.unregister("_e_ids")
+        con.unregister("_e_auth")
+    return Selection(fb, dups)
+
+
+def _scrub_examples(con, table: str, ids: set[str], apply: bool) -> int:
+    """Removes the examples that quote an erased text from ``table``'s JSON lists; returns how many."""
+    if not ids or not table_exists(con, table):
+        return 0
+    keys = EXAMPLE_TABLES[table]
+    removed = 0
+    con.register("_e_fb", _keys(ids))
+    try:
+        rows = con.execute(f"SELECT {', '.join(keys)}, CAST(examples AS VARCHAR) FROM {table} t WHERE EXISTS "
+                           "(SELECT 1 FROM _e_fb e WHERE strpos(CAST(t.examples AS VARCHAR), e.k) > 0)").fetchall()
+    finally:
+        con.unregister("_e_fb")
+    for row in rows:
+        examples = json.loads(row[-1]) if row[-1] else []
+        kept = [x for x in examples if not (isinstance(x, dict) and x.get("id") in ids)]
+        if len(kept) == len(examples):
+            continue  # the id occurs in the JSON, but not as an example's id
+        removed += len(examples) - len(kept)
+        if apply:
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            con.execute(f"UPDATE {table} SET examples = CAST(? AS JSON) WHERE {where}",
+                        [json.dumps(kept, ensure_ascii=False), *row[:-1]])
+    return removed
+
+
+def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjects: dict[str, int],
+          ids: Iterable[str], authors: Iterable[str], apply: bool) -> dict[str, int]:
+    """Deletes (``apply``) or counts (dry run) every row of ``sel`` and what derives from it, inside the caller's
+    transaction; with ``apply`` also records the suppression keys and the request, and marks the erased texts'
+    days pending for the experience aggregates. Returns rows per table."""
+    from cxnlp.store.experience_sql import PENDING_KEY
+
+    fids = set(sel.ids)
+    counts: dict[str, int] = {"feedback": len(fids), "duplicates": len(sel.duplicates)}
+    con.register("_e_fb", _keys(fids))
+    con.register("_e_dup", _keys(sel.duplicates))
+    try:
+        for table in DERIVED_TABLES:
+            if not table_exists(con, table):
+                continue
+            where = f"FROM {table} WHERE feedback_id IN (SELECT k FROM _e_fb)"
+            counts[table] = con.execute(f"SELECT count(*) {where}").fetchall()[0][0]
+            if apply and counts[table]:
+                con.execute(f"DELETE {where}")
+        if apply:
+            con.execute("DELETE FROM duplicates WHERE id IN (SELECT k FROM _e_dup)")
+            con.execute("DELETE FROM feedback WHERE id IN (SELECT k FROM _e_fb)")
+    finally:
+        con.unregister("_e_fb")
+        con.unregister("_e_dup")
+    for table in EXAMPLE_TABLES:
+        counts[f"{table}_examples"] = _scrub_examples(con, table, fids, apply)
+    if not apply:
+        return counts
+    now = _now()
+    suppress = sorted({("author", a) for a in authors} | {("id", i) for i in [*ids, *fids, *sel.duplicates]})
+    con.register("_e_keys", pa.table({"kind": pa.array([k for k, _ in suppress], pa.string()),
+                                      "key": pa.array([v for _, v in suppress], pa.string())}))
+    try:
+        con.execute("INSERT INTO erased_keys (kind, key, request_id, erased_at) SELECT kind, key, ?, ? FROM _e_keys "
+                    "WHERE NOT EXISTS (SELECT 1 FROM erased_keys e WHERE e.kind = _e_keys.kind "
+                    "AND e.key = _e_keys.key)", [request_id, now])
+    finally:
+        con.unregister("_e_keys")
+    days = {str(r["day"]) for r in sel.feedback}
+    if days and table_exists(con, "experience"):  # the next aggregate pass recomputes these days
+        old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
+        if old:
+            days |= set(json.loads(old[0][0]))
+        con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
+        con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(sorted(days))])
+    con.execute("INSERT INTO erasures (request_id, requested_at, reference, subjects, counts) "
+                "VALUES (?, ?, ?, CAST(? AS JSON), CAST(? AS JSON))",
+                [request_id, now, reference, json.dumps(subjects), json.dumps(counts)])
+    return counts
+
+
+def suppressed(store) -> tuple[set[str], set[str]]:
+    """(record ids, author hashes) erased on request: ingest stores neither again."""
+    ids: set[str] = set()
+    authors: set[str] = set()
+    for kind, key in store.query("SELECT kind, key FROM erased_keys"):
+        (authors if kind == "author" else ids).add(key)
+    return ids, authors
+
+
+def resurrected(store) -> list[str]:
+    """Ids of stored texts and repeated posts that the suppression list names all the same (a writer that read
+    the list just before a request committed, or a store restored from a backup taken before it): to erase
+    once more. Two plain joins per table (an OR inside one join would make PostgreSQL compare every row with
+    every key); nothing at all while the list is empty."""
+    if not store.query("SELECT count(*) FROM erased_keys")[0][0]:
+        return []
+    out: set[str] = set()
+    for table in ("feedback", "duplicates"):
+        for kind, col in (("id", "id"), ("author", "author_hash")):
+            out |= {r[0] for r in store.query(
+                f"SELECT t.id FROM {table} t JOIN erased_keys e ON e.key = t.{col} WHERE e.kind = ?", [kind])}
+    return sorted(out)
+
+
+def requests(store, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest erasure requests, newest first (the audit log: reference, subjects and counts); none in a store
+    made before erasure requests existed and opened read-only."""
+    if not store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'erasures'")[0][0]:
+        return []
+    rows = store.query_dicts("SELECT request_id, requested_at, reference, subjects, counts FROM erasures "
+                             "ORDER BY requested_at DESC LIMIT ?", [limit])
+    for r in rows:
+        for k in ("subjects", "counts"):
+            if isinstance(r[k], str):
+                r[k] = json.loads(r[k])
+    return rows
