@@ -15,7 +15,8 @@ ids, author hashes), and
    ``VACUUM FULL`` of the touched tables; ``compact=False``: a checkpoint / plain ``VACUUM`` only).
 
 Without ``apply`` nothing changes: the counts say what a request would erase. Quarantined rows are kept
-redacted with the author column replaced (``ingest.quarantine_raw``), so they cannot be found by author.
+redacted with the author column replaced (``ingest.quarantine_raw``), so they cannot be found by author; a
+record named by its source's own id leaves the quarantine too (its fields carry the id).
 Alerts already delivered to a webhook, files users exported, and models trained on the store before
 (``cxnlp train --distill`` / ``--from-ratings``) are outside the store: the result lists what to do about them.
 """
@@ -60,6 +61,7 @@ class ErasureRequest:
     ids: list[str] = field(default_factory=list)
     external_ids: list[tuple[str, str]] = field(default_factory=list)
     reference: str | None = None
+    quarantine_keys: list[str] = field(default_factory=list)  # quarantined rows by key (the ingest's re-check)
 
     def subjects(self) -> dict[str, int]:
         """How many of each kind (the audit log keeps these counts, not the values)."""
@@ -69,6 +71,12 @@ class ErasureRequest:
 
 def subject_keys(settings: Settings, req: ErasureRequest) -> tuple[set[str], set[str]]:
     """The request as (record ids, author hashes)."""
+    ids, authors, _ = _subjects(settings, req)
+    return ids, authors
+
+
+def _subjects(settings: Settings, req: ErasureRequest) -> tuple[set[str], set[str], list[tuple[str, str, str]]]:
+    """(record ids, author hashes, (source name, its id column, id) of the records named by their own id)."""
     from cxnlp.ingest.mapping import author_key, record_id
     from cxnlp.ingest.pipeline import author_salt
 
@@ -76,18 +84,20 @@ def subject_keys(settings: Settings, req: ErasureRequest) -> tuple[set[str], set
     authors = {h for h in (author_key(salt, a) for a in req.authors) if h}
     authors |= {h.strip().lower() for h in req.author_hashes if h.strip()}
     ids = {i.strip() for i in req.ids if i.strip()}
+    records: list[tuple[str, str, str]] = []
     if req.external_ids:
-        known = {s.name for s in load_sources(settings.root)}
+        known = {s.name: s.columns.get("id", "") for s in load_sources(settings.root)}
         for source, ext in req.external_ids:
             if source not in known:
                 raise ErasureError(f"no source {source!r} in configs/sources.yaml (configured: "
                                    f"{', '.join(sorted(known)) or 'none'})")
             # with the source's own id, the record id depends on nothing else (cxnlp.ingest.mapping.record_id)
             ids.add(record_id(source, str(ext).strip(), datetime.now(timezone.utc), "", None))
-    if not ids and not authors:
+            records.append((source, known[source], str(ext).strip()))
+    if not ids and not authors and not req.quarantine_keys:
         raise ErasureError("the request names nobody: give an author, an author hash, a record id or a "
                            "source's record id")
-    return ids, authors
+    return ids, authors, records
 
 
 def new_request_id() -> str:
@@ -99,10 +109,10 @@ def erase(store, settings: Settings, req: ErasureRequest, *, apply: bool = False
     """Erases (``apply``) or counts (dry run) what ``req`` names; see the module's description. Returns the
     request id, the rows per table, the recomputed aggregates, the files changed and how the store's files were
     compacted. ``report=False`` leaves the report to the run that is about to write it anyway."""
-    ids, authors = subject_keys(settings, req)
+    ids, authors, records = _subjects(settings, req)
     request_id = new_request_id()
     with store.transaction() as con:
-        sel = erasure_sql.select(con, ids, authors)
+        sel = erasure_sql.select(con, ids, authors, records, req.quarantine_keys)
         counts = erasure_sql.erase(con, sel, request_id=request_id, reference=req.reference,
                                    subjects=req.subjects(), ids=ids, authors=authors, apply=apply)
     texts = {r["text"] for r in sel.feedback}
@@ -122,14 +132,15 @@ def enforce(store, settings: Settings) -> dict[str, Any] | None:
     """Erases once more what the suppression list names and the store holds all the same (a writer that read
     the list just before a request committed; a store restored from an older backup). Run after each ingest;
     None when there is nothing to do."""
-    again = erasure_sql.resurrected(store)
-    if not again:
+    again, quarantined = erasure_sql.resurrected(store)
+    if not again and not quarantined:
         return None
-    log.warning("%d stored rows belong to texts or authors erased on request: erasing them again", len(again))
+    log.warning("%d stored rows belong to texts or authors erased on request: erasing them again",
+                len(again) + len(quarantined))
     # compacted as a request is (rare: a file rewrite costs about 16 s per million texts); the run that called
     # this writes its report next
-    return erase(store, settings, ErasureRequest(ids=again, reference="suppression list (ingest)"), apply=True,
-                 report=False)
+    return erase(store, settings, ErasureRequest(ids=again, quarantine_keys=quarantined,
+                                                 reference="suppression list (ingest)"), apply=True, report=False)
 
 
 def recompute(store) -> dict[str, Any]:

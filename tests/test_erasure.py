@@ -262,6 +262,33 @@ def test_a_request_by_the_sources_own_id_or_cxnlp_id_erases_that_record_only(pro
             erase(store, settings, ErasureRequest(authors=["  "]))
 
 
+def test_a_record_named_by_its_own_id_leaves_the_quarantine_and_stays_out(project):
+    """A rejected row is kept (redacted) in the quarantine with its fields: a request by the source's own id
+    removes it, and a later read of the file counts it as erased instead of quarantining it again."""
+    from cxnlp.config import load_settings, load_sources
+    from cxnlp.erasure import ErasureRequest, erase
+    from cxnlp.runs import ingest_stage
+
+    root, _ = project
+    settings = load_settings(root)
+    with _store(root) as store:
+        rows = [(k, json.loads(r)) for k, r in store.query(
+            "SELECT key, raw FROM quarantine WHERE source_name = 'social' ORDER BY key") if r.startswith("{")]
+        key, rec = next((k, r) for k, r in rows if r.get("post_id"))
+        n = store.query("SELECT count(*) FROM quarantine")[0][0]
+        out = erase(store, settings, ErasureRequest(external_ids=[("social", str(rec["post_id"]))]), apply=True)
+        assert out["rows"]["quarantine"] == 1 and out["rows"]["feedback"] == 0
+        assert store.query("SELECT count(*) FROM quarantine")[0][0] == n - 1
+        assert store.query("SELECT count(*) FROM quarantine WHERE key = ?", [key])[0][0] == 0
+    with (root / "data" / "social.jsonl").open("a", encoding="utf-8") as f:  # the file changes: read again
+        f.write(json.dumps({"post_id": "late-3", "user": "@x", "text": "Noch ein Beitrag.", "platform": "twitter",
+                            "created_at": "2026-10-28T12:00:00Z"}) + "\n")
+    with _store(root) as store:
+        social = ingest_stage(store, settings, load_sources(root), "rerun")["social"]
+        assert social["erased"] == 1 and social["quarantined"] == 0 and social["stored"] == 1
+        assert store.query("SELECT count(*) FROM quarantine")[0][0] == n - 1
+
+
 def test_the_command_line_dry_run_erase_and_log(project, capsys, monkeypatch):
     from cxnlp.cli import main
 

@@ -102,7 +102,7 @@ class Ingestor:
             log.warning("author hashes use the demo salt; set CXNLP_AUTHOR_SALT for real data")
         self.redactor = Redactor()
         self._pool = None
-        self._erased: tuple[set[str], set[str]] | None = None  # suppression list, read once per ingest
+        self._erased: dict[str, set[str]] | None = None  # suppression list by kind, read once per ingest
         lang = s.section("language")
         self.detector = LanguageDetector(candidates=lang.get("candidates") or ("de", "en"),
                                          default=lang.get("default", "de"),
@@ -290,13 +290,16 @@ class Ingestor:
             return
         submit(batch, last_row, True)
 
-    def _drop_erased(self, tbl: pa.Table, stats: SourceStats) -> pa.Table:
-        """The batch without rows whose id or author hash an erasure request named (counted as ``erased``)."""
+    def _suppressed(self) -> dict[str, set[str]]:
         if self._erased is None:
             from cxnlp.store.erasure_sql import suppressed
 
             self._erased = suppressed(self.store)
-        ids, authors = self._erased
+        return self._erased
+
+    def _drop_erased(self, tbl: pa.Table, stats: SourceStats) -> pa.Table:
+        """The batch without rows whose id or author hash an erasure request named (counted as ``erased``)."""
+        ids, authors = self._suppressed()["id"], self._suppressed()["author"]
         if not (ids or authors) or not tbl.num_rows:
             return tbl
         keep = [i for i, (rid, a) in enumerate(zip(tbl.column("id").to_pylist(), tbl.column("author_hash").to_pylist()))
@@ -317,6 +320,11 @@ class Ingestor:
                                             source_name=cfg.name, file=fname, row_number=row_number,
                                             reason=reason, detail=detail, raw=shown[:QUARANTINE_CHARS],
                                             raw_hash=h))
+        erased_q = self._suppressed()["quarantine"]  # rejected rows of records erased on request
+        if erased_q and quarantine:
+            kept = [q for q in quarantine if q.key not in erased_q]
+            stats.erased += len(quarantine) - len(kept)
+            quarantine = kept
         # rows already accounted for by earlier runs
         known_q = self.store.existing_ids("quarantine", [q.key for q in quarantine])
         new_q = [q for q in quarantine if q.key not in known_q]

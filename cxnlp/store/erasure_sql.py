@@ -9,7 +9,9 @@ address) and by record id. What belongs to them:
   erased text (a duplicate row holds no text of its own, only "another copy of that one");
 - everything derived from those texts, keyed by ``feedback_id``: tags, tag state, experience signals, document
   vectors, topic memberships, the review queue's row and analysts' corrections;
-- the examples that quote them in topics and alerts (removed from the JSON lists; the rest stays).
+- the examples that quote them in topics and alerts (removed from the JSON lists; the rest stays);
+- quarantined rows of a record named by its source's own id (the quarantine keeps a rejected row's fields,
+  redacted, with the author replaced: it cannot be searched by author).
 
 Aggregates (experience per day and week, daily volume) are counts without text; the erased texts' days are
 marked pending in the same transaction, so the caller (or, if it dies, the next run) recomputes them without
@@ -38,7 +40,7 @@ ERASURE_DDL = [
         counts JSON
     )""",
     """CREATE TABLE IF NOT EXISTS erased_keys (
-        kind VARCHAR NOT NULL,          -- author | id
+        kind VARCHAR NOT NULL,          -- author | id | quarantine
         key VARCHAR NOT NULL,           -- an author hash or a record id
         request_id VARCHAR NOT NULL,
         erased_at TIMESTAMPTZ NOT NULL,
@@ -54,9 +56,10 @@ EXAMPLE_TABLES = {"topics": ("run_id", "scope", "topic_id"), "alerts": ("alert_i
 
 @dataclass
 class Selection:
-    """What one request erases: the subjects' texts and repeated posts."""
+    """What one request erases: the subjects' texts, repeated posts and quarantined rows."""
     feedback: list[dict[str, Any]] = field(default_factory=list)  # id, day (Berlin), text
     duplicates: list[str] = field(default_factory=list)
+    quarantine: list[str] = field(default_factory=list)  # keys
 
     @property
     def ids(self) -> list[str]:
@@ -76,9 +79,11 @@ def _keys(values: Iterable[str]) -> pa.Table:
     return pa.table({"k": pa.array(sorted(set(values)), pa.string())})
 
 
-def select(con, ids: Iterable[str], authors: Iterable[str]) -> Selection:
+def select(con, ids: Iterable[str], authors: Iterable[str], records: Iterable[tuple[str, str, str]] = (),
+           quarantine_keys: Iterable[str] = ()) -> Selection:
     """The rows a request with these record ids and author hashes erases (read inside the caller's
-    transaction)."""
+    transaction). ``records``: (source name, the source's id column, the source's id) of records named by
+    their own id, whose quarantined rows go too; ``quarantine_keys``: quarantined rows by key."""
     from cxnlp.store.experience_sql import berlin_day
 
     con.register("_e_ids", _keys(ids))
@@ -99,7 +104,24 @@ def select(con, ids: Iterable[str], authors: Iterable[str]) -> Selection:
     finally:
         con.unregister("_e_ids")
         con.unregister("_e_auth")
-    return Selection(fb, dups)
+    return Selection(fb, dups, sorted(set(quarantine_keys) | set(_quarantined(con, records))))
+
+
+def _quarantined(con, records: Iterable[tuple[str, str, str]]) -> list[str]:
+    """Keys of quarantined rows that hold one of these records: the row's fields (JSON) carry the id."""
+    keys: list[str] = []
+    for source, column, ext in records:
+        if not column:
+            continue
+        for key, raw in con.execute("SELECT key, raw FROM quarantine WHERE source_name = ? AND strpos(raw, ?) > 0",
+                                    [source, ext]).fetchall():
+            try:
+                rec = json.loads(raw)
+            except ValueError:  # an unparsed row kept as (redacted) text: no fields to read the id from
+                continue
+            if isinstance(rec, dict) and str(rec.get(column, "")).strip() == ext:
+                keys.append(key)
+    return keys
 
 
 def _scrub_examples(con, table: str, ids: set[str], apply: bool) -> int:
@@ -135,9 +157,11 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
     from cxnlp.store.experience_sql import PENDING_KEY
 
     fids = set(sel.ids)
-    counts: dict[str, int] = {"feedback": len(fids), "duplicates": len(sel.duplicates)}
+    counts: dict[str, int] = {"feedback": len(fids), "duplicates": len(sel.duplicates),
+                              "quarantine": len(sel.quarantine)}
     con.register("_e_fb", _keys(fids))
     con.register("_e_dup", _keys(sel.duplicates))
+    con.register("_e_q", _keys(sel.quarantine))
     try:
         for table in DERIVED_TABLES:
             if not table_exists(con, table):
@@ -149,15 +173,18 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
         if apply:
             con.execute("DELETE FROM duplicates WHERE id IN (SELECT k FROM _e_dup)")
             con.execute("DELETE FROM feedback WHERE id IN (SELECT k FROM _e_fb)")
+            con.execute("DELETE FROM quarantine WHERE key IN (SELECT k FROM _e_q)")
     finally:
         con.unregister("_e_fb")
         con.unregister("_e_dup")
+        con.unregister("_e_q")
     for table in EXAMPLE_TABLES:
         counts[f"{table}_examples"] = _scrub_examples(con, table, fids, apply)
     if not apply:
         return counts
     now = _now()
-    suppress = sorted({("author", a) for a in authors} | {("id", i) for i in [*ids, *fids, *sel.duplicates]})
+    suppress = sorted({("author", a) for a in authors} | {("id", i) for i in [*ids, *fids, *sel.duplicates]}
+                      | {("quarantine", k) for k in sel.quarantine})
     con.register("_e_keys", pa.table({"kind": pa.array([k for k, _ in suppress], pa.string()),
                                       "key": pa.array([v for _, v in suppress], pa.string())}))
     try:
@@ -179,28 +206,30 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
     return counts
 
 
-def suppressed(store) -> tuple[set[str], set[str]]:
-    """(record ids, author hashes) erased on request: ingest stores neither again."""
-    ids: set[str] = set()
-    authors: set[str] = set()
+def suppressed(store) -> dict[str, set[str]]:
+    """What was erased on request, by kind: ``id`` (record ids), ``author`` (author hashes), ``quarantine``
+    (quarantine keys). Ingest stores none of them again."""
+    out: dict[str, set[str]] = {"id": set(), "author": set(), "quarantine": set()}
     for kind, key in store.query("SELECT kind, key FROM erased_keys"):
-        (authors if kind == "author" else ids).add(key)
-    return ids, authors
+        out.setdefault(kind, set()).add(key)
+    return out
 
 
-def resurrected(store) -> list[str]:
-    """Ids of stored texts and repeated posts that the suppression list names all the same (a writer that read
-    the list just before a request committed, or a store restored from a backup taken before it): to erase
-    once more. Two plain joins per table (an OR inside one join would make PostgreSQL compare every row with
-    every key); nothing at all while the list is empty."""
+def resurrected(store) -> tuple[list[str], list[str]]:
+    """Record ids (texts and repeated posts) and quarantine keys that the suppression list names and the store
+    holds all the same (a writer that read the list just before a request committed, or a store restored from
+    a backup taken before it): to erase once more. Plain joins, one per table and kind (an OR inside one join
+    would make PostgreSQL compare every row with every key); nothing at all while the list is empty."""
     if not store.query("SELECT count(*) FROM erased_keys")[0][0]:
-        return []
-    out: set[str] = set()
+        return [], []
+    ids: set[str] = set()
     for table in ("feedback", "duplicates"):
         for kind, col in (("id", "id"), ("author", "author_hash")):
-            out |= {r[0] for r in store.query(
+            ids |= {r[0] for r in store.query(
                 f"SELECT t.id FROM {table} t JOIN erased_keys e ON e.key = t.{col} WHERE e.kind = ?", [kind])}
-    return sorted(out)
+    keys = {r[0] for r in store.query(
+        "SELECT q.key FROM quarantine q JOIN erased_keys e ON e.key = q.key WHERE e.kind = 'quarantine'")}
+    return sorted(ids), sorted(keys)
 
 
 def requests(store, limit: int = 50) -> list[dict[str, Any]]:
