@@ -298,6 +298,7 @@ def test_idle_app_releases_the_store_for_the_nightly_run(store_path):
     try:
         c = TestClient(app, base_url=BASE)
         assert c.get("/").status_code == 200
+        opened = handle.opened  # 1, or 2 where the machine was slow enough to idle before the first request
         deadline = time.monotonic() + 20
         while handle.is_open:
             assert time.monotonic() < deadline, "the store was not released"
@@ -307,7 +308,7 @@ def test_idle_app_releases_the_store_for_the_nightly_run(store_path):
         subprocess.run([sys.executable, "-c", code], check=True, cwd=str(REPO), timeout=120)
         # the next request opens it again and sees the newly tagged item
         assert ids_of(c.get("/?q=Nachtlauf").text) == ["night"]
-        assert handle.opened == 2
+        assert handle.opened == opened + 1
     finally:
         app.state.review.close()
 

@@ -276,6 +276,9 @@ class StoreHandle:
                     raise
                 self._store = store
                 self.opened += 1
+                # the idle clock starts now: opening (and building the index) is no idle time, else a slow
+                # open would be released before the request that asked for it
+                self._last = time.monotonic()
                 if self.idle_release and self._thread is None:
                     self._thread = threading.Thread(target=self._watch, name="cxnlp-review-idle", daemon=True)
                     self._thread.start()
