@@ -1,4 +1,6 @@
-"""Erasure on request: a data subject's texts leave cxnlp (Art. 17 GDPR / DSGVO, "Recht auf Löschung").
+"""Erasure on request: a data subject's texts leave cxnlp (Art. 17 GDPR / DSGVO, "Recht auf Löschung"); and
+access on request (Art. 15, "Auskunft"): ``cxnlp access`` writes everything stored about them as JSON
+(:func:`access`), selected exactly as an erasure would select it.
 
 ``cxnlp erase`` takes the subjects as they appear in the sources (an author's name, handle or e-mail address, as
 the author column holds it; or a source's own record id, e.g. a ticket number) or as cxnlp knows them (record
@@ -126,6 +128,34 @@ def erase(store, settings: Settings, req: ErasureRequest, *, apply: bool = False
     out["outside_the_store"] = OUTSIDE_THE_STORE
     log.info("erasure %s: %s", request_id, json.dumps(counts))
     return out
+
+
+def access(store, settings: Settings, req: ErasureRequest) -> dict[str, Any]:
+    """Everything cxnlp stores about the subjects ``req`` names, for an access request (Art. 15 GDPR): one entry
+    per text with its fields, tags, experience signals, corrections and topics, then the repeated posts and the
+    quarantined rows. Changes nothing. Suitable for ``json.dumps(..., default=str)``."""
+    ids, authors, records = _subjects(settings, req)
+    with store.transaction() as con:
+        sel = erasure_sql.select(con, ids, authors, records, req.quarantine_keys)
+        data = erasure_sql.subject_data(con, sel)
+    per: dict[str, dict[str, list]] = {r["id"]: {"tags": [], "experience": [], "corrections": [], "topics": []}
+                                       for r in data["feedback"]}
+    for part in ("tags", "experience", "corrections", "topics"):
+        for row in data[part]:
+            per[row.pop("feedback_id")][part].append(row)
+    texts = []
+    for r in data["feedback"]:
+        for k in ("pii", "meta"):
+            r[k] = json.loads(r[k]) if r[k] else None
+        for t in per[r["id"]]["tags"]:
+            t["evidence"] = json.loads(t["evidence"]) if t["evidence"] else None
+        texts.append({**r, **per[r["id"]]})
+    return {
+        "generated_at": datetime.now(timezone.utc), "reference": req.reference, "subjects": req.subjects(),
+        "how_stored": "Texts are stored with e-mail addresses, phone numbers, IBANs, card numbers, addresses, handles, "
+                      "customer numbers and names replaced by placeholders; authors only as a keyed hash.",
+        "texts": texts, "repeated_posts": data["duplicates"], "quarantined": data["quarantine"],
+    }
 
 
 def enforce(store, settings: Settings) -> dict[str, Any] | None:
@@ -271,12 +301,7 @@ def describe(out: dict[str, Any]) -> str:
 
 # -- command line ---------------------------------------------------------------------------------------------
 
-def add_cli(subparsers) -> None:
-    s = subparsers.add_parser(
-        "erase", help="erase a data subject's texts on request (GDPR Art. 17); a dry run without --yes",
-        description="Erases every stored text of the named authors or records, what was derived from them, and "
-                    "the examples quoting them, recomputes the aggregates, rewrites the report and compacts the "
-                    "store; ingest never stores them again. Without --yes: a dry run that only counts.")
+def _subject_arguments(s) -> None:
     s.add_argument("--author", action="append", default=[], metavar="NAME",
                    help="an author as the sources' author column holds it (name, handle, e-mail); repeatable. "
                         "Prefer --authors-file: command lines end up in shell histories and process lists")
@@ -287,6 +312,15 @@ def add_cli(subparsers) -> None:
     s.add_argument("--external-id", action="append", default=[], metavar="SOURCE:ID",
                    help="a record by its source's own id (the id column), e.g. tickets:T-000123; repeatable")
     s.add_argument("--reference", help="the request's reference for the audit log (a ticket number, never a name)")
+
+
+def add_cli(subparsers) -> None:
+    s = subparsers.add_parser(
+        "erase", help="erase a data subject's texts on request (GDPR Art. 17); a dry run without --yes",
+        description="Erases every stored text of the named authors or records, what was derived from them, and "
+                    "the examples quoting them, recomputes the aggregates, rewrites the report and compacts the "
+                    "store; ingest never stores them again. Without --yes: a dry run that only counts.")
+    _subject_arguments(s)
     s.add_argument("--yes", action="store_true", help="erase (without it: a dry run that only counts)")
     s.add_argument("--no-compact", action="store_true",
                    help="skip rewriting the store's files (DuckDB: checkpoint only; PostgreSQL: plain VACUUM): "
@@ -295,6 +329,49 @@ def add_cli(subparsers) -> None:
     s.add_argument("--log", action="store_true", help="list the erasure requests made so far (the audit log)")
     s.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     s.set_defaults(func=cmd_erase)
+    s = subparsers.add_parser(
+        "access", help="everything stored about a data subject, as JSON (GDPR Art. 15)",
+        description="Writes every stored text of the named authors or records with its tags, experience signals, "
+                    "corrections and topics, their repeated posts and quarantined rows, as one JSON file. "
+                    "Changes nothing.")
+    _subject_arguments(s)
+    s.add_argument("-o", "--out", required=True, metavar="FILE", help="the JSON file to write")
+    s.set_defaults(func=cmd_access)
+
+
+def _request(args) -> ErasureRequest:
+    authors = list(args.author)
+    if args.authors_file:
+        authors += [line.strip() for line in Path(args.authors_file).read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+    external = []
+    for x in args.external_id:
+        source, sep, ext = x.partition(":")
+        if not sep or not source or not ext:
+            raise ErasureError(f"--external-id takes SOURCE:ID (got {x!r})")
+        external.append((source, ext))
+    return ErasureRequest(authors=authors, author_hashes=args.author_hash, ids=args.id, external_ids=external,
+                          reference=args.reference)
+
+
+def cmd_access(args) -> int:
+    import sys
+
+    from cxnlp.config import load_settings
+    from cxnlp.store import open_store
+
+    settings = load_settings(args.root)
+    try:
+        req = _request(args)
+        with open_store(settings) as store:
+            out = access(store, settings, req)
+    except ErasureError as e:
+        print(f"cxnlp: error: {e}", file=sys.stderr)
+        return 2
+    Path(args.out).write_text(json.dumps(out, indent=2, default=str, ensure_ascii=False), encoding="utf-8")
+    print(f"{len(out['texts'])} text(s), {len(out['repeated_posts'])} repeated post(s), "
+          f"{len(out['quarantined'])} quarantined row(s) written to {Path(args.out).name}")
+    return 0
 
 
 def cmd_erase(args) -> int:
@@ -314,20 +391,8 @@ def cmd_erase(args) -> int:
                 print(f"{r['requested_at']:%Y-%m-%d %H:%M}  {r['request_id']}  ref {r['reference'] or '-'}  "
                       f"subjects {r['subjects']}  {rows or 'nothing stored'}")
         return 0
-    authors = list(args.author)
-    if args.authors_file:
-        authors += [line.strip() for line in Path(args.authors_file).read_text(encoding="utf-8").splitlines()
-                    if line.strip()]
-    external = []
-    for x in args.external_id:
-        source, sep, ext = x.partition(":")
-        if not sep or not source or not ext:
-            print(f"cxnlp: error: --external-id takes SOURCE:ID (got {x!r})", file=sys.stderr)
-            return 2
-        external.append((source, ext))
-    req = ErasureRequest(authors=authors, author_hashes=args.author_hash, ids=args.id, external_ids=external,
-                         reference=args.reference)
     try:
+        req = _request(args)
         with open_store(settings) as store:
             out = erase(store, settings, req, apply=args.yes, compact=not args.no_compact)
     except ErasureError as e:

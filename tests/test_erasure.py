@@ -289,6 +289,38 @@ def test_a_record_named_by_its_own_id_leaves_the_quarantine_and_stays_out(projec
         assert store.query("SELECT count(*) FROM quarantine")[0][0] == n - 1
 
 
+def test_an_access_request_returns_everything_stored_about_the_subject_and_changes_nothing(project, capsys,
+                                                                                           monkeypatch):
+    from cxnlp.cli import main
+    from cxnlp.config import load_settings
+    from cxnlp.erasure import ErasureRequest, subject_keys
+
+    root, subject = project
+    settings = load_settings(root)
+    (h,) = subject_keys(settings, ErasureRequest(authors=[subject]))[1]
+    with _store(root) as store:
+        mine = dict(store.query("SELECT id, text FROM feedback WHERE author_hash = ?", [h]))
+        tags = store.query("SELECT count(*) FROM tags WHERE feedback_id IN (SELECT id FROM feedback WHERE author_hash = ?)",
+                           [h])[0][0]
+        reposts = store.query("SELECT count(*) FROM duplicates WHERE author_hash = ? OR original_id IN "
+                              "(SELECT id FROM feedback WHERE author_hash = ?)", [h, h])[0][0]
+        before = _counts(store)
+    monkeypatch.setenv("CXNLP_HOME", str(root))
+    names = root / "subjects.txt"
+    names.write_text(subject + "\n", encoding="utf-8")
+    assert main(["access", "--authors-file", str(names), "--reference", "A-7", "-o", str(root / "a.json")]) == 0
+    assert f"{len(mine)} text(s)" in capsys.readouterr().out
+    out = json.loads((root / "a.json").read_text(encoding="utf-8"))
+    assert out["reference"] == "A-7" and out["subjects"]["authors"] == 1
+    assert {t["id"]: t["text"] for t in out["texts"]} == mine  # hers, all of them, and nobody else's
+    assert sum(len(t["tags"]) for t in out["texts"]) == tags and all(t["experience"] for t in out["texts"])
+    assert sum(len(t["corrections"]) for t in out["texts"]) == 1  # the fixture's correction, without the analyst
+    assert "analyst-1" not in json.dumps(out, ensure_ascii=False)
+    assert any(t["topics"] for t in out["texts"]) and len(out["repeated_posts"]) == reposts
+    with _store(root) as store:
+        assert _counts(store) == before
+
+
 def test_the_command_line_dry_run_erase_and_log(project, capsys, monkeypatch):
     from cxnlp.cli import main
 
@@ -353,9 +385,14 @@ def test_erasure_on_postgresql(pg_url, tmp_path):
         files = dict(store.query("SELECT t, pg_relation_filenode(to_regclass(t)) FROM unnest(?::text[]) t",
                                  [["feedback", "tags"]]))
         before = _counts(store)
+        from cxnlp.erasure import access
+
+        seen = json.loads(json.dumps(access(store, settings, ErasureRequest(authors=[subject])), default=str))
         out = erase(store, settings, ErasureRequest(authors=[subject]), apply=True)
         rows = out["rows"]
         assert rows["feedback"] >= 2 and rows["alerts_examples"] >= 1
+        assert len(seen["texts"]) == rows["feedback"] and len(seen["repeated_posts"]) == rows["duplicates"]
+        assert sum(len(t["tags"]) for t in seen["texts"]) == rows["tags"]
         assert _counts(store)["feedback"] == before["feedback"] - rows["feedback"]
         assert out["store"]["method"] == "vacuum full"
         after = dict(store.query("SELECT t, pg_relation_filenode(to_regclass(t)) FROM unnest(?::text[]) t",

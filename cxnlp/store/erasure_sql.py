@@ -206,6 +206,53 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
     return counts
 
 
+def subject_data(con, sel: Selection) -> dict[str, list[dict[str, Any]]]:
+    """Everything stored about the rows of ``sel`` (read inside the caller's transaction), for a data subject's
+    access request (Art. 15 GDPR): the texts with their fields, tags, experience signals and corrections (the
+    correcting analyst is another person and left out), the topics each text was counted in (runs that still
+    keep their members), the repeated posts and the quarantined rows."""
+    def rows(sql: str, table: str | None = None) -> list[dict[str, Any]]:
+        if table is not None and not table_exists(con, table):
+            return []
+        cur = con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    con.register("_e_fb", _keys(sel.ids))
+    con.register("_e_dup", _keys(sel.duplicates))
+    con.register("_e_q", _keys(sel.quarantine))
+    try:
+        return {
+            "feedback": rows("SELECT id, source, source_name, external_id, channel, created_at, text, title, language, "
+                             "rating_stars, rating_nps, rating_csat, rating_ces, thread_id, likes, shares, replies, "
+                             "CAST(pii AS VARCHAR) AS pii, CAST(meta AS VARCHAR) AS meta, ingested_at FROM feedback "
+                             "WHERE id IN (SELECT k FROM _e_fb) ORDER BY created_at, id"),
+            "tags": rows("SELECT feedback_id, task, label, score, CAST(evidence AS VARCHAR) AS evidence, model, "
+                         "model_version, tagged_at FROM tags WHERE feedback_id IN (SELECT k FROM _e_fb) "
+                         "ORDER BY feedback_id, task, label"),
+            "experience": rows("SELECT feedback_id, erlebnis, erlebnis_intensity, erfahrung, erfahrung_source, sentiment, "
+                               "CAST(emotions AS VARCHAR) AS emotions, recommends, churn, relevant, computed_at "
+                               "FROM experience WHERE feedback_id IN (SELECT k FROM _e_fb) ORDER BY feedback_id",
+                               "experience"),
+            "corrections": rows("SELECT feedback_id, task, CAST(old_value AS VARCHAR) AS old_value, "
+                                "CAST(new_value AS VARCHAR) AS new_value, note, created_at FROM corrections "
+                                "WHERE feedback_id IN (SELECT k FROM _e_fb) ORDER BY feedback_id, created_at",
+                                "corrections"),
+            "topics": rows("SELECT DISTINCT m.feedback_id, t.run_id, t.scope, t.label, t.created_at FROM topic_members m "
+                           "JOIN topics t ON t.run_id = m.run_id AND t.scope = m.scope AND t.topic_id = m.topic_id "
+                           "WHERE m.feedback_id IN (SELECT k FROM _e_fb) ORDER BY m.feedback_id, t.created_at, t.scope",
+                           "topic_members"),
+            "duplicates": rows("SELECT id, original_id, kind, source_name, created_at, likes, shares, replies "
+                               "FROM duplicates WHERE id IN (SELECT k FROM _e_dup) ORDER BY created_at, id"),
+            "quarantine": rows("SELECT source_name, file, row_number, reason, detail, raw, quarantined_at "
+                               "FROM quarantine WHERE key IN (SELECT k FROM _e_q) ORDER BY source_name, file, row_number"),
+        }
+    finally:
+        con.unregister("_e_fb")
+        con.unregister("_e_dup")
+        con.unregister("_e_q")
+
+
 def suppressed(store) -> dict[str, set[str]]:
     """What was erased on request, by kind: ``id`` (record ids), ``author`` (author hashes), ``quarantine``
     (quarantine keys). Ingest stores none of them again."""
