@@ -81,7 +81,7 @@ def main() -> int:
             rows = ", ".join(f"{k} {v}" for k, v in out["rows"].items() if v)
             print(f"\nrequest {i + 1} ({'compact' if compact else '--no-compact'}): {rows}")
             print(f"  dry run {t_dry:.2f} s; erase {total:.2f} s in all, of it rewriting the file "
-                  f"{st.get('seconds', 0):.2f} s ({st['method']}); {out['aggregates'].get('experience_days', 0)} "
+                  f"{st.get('seconds', 0):.2f} s ({st['method']}); {out['aggregates']['experience']['periods_recomputed_days']} "
                   f"day(s) of aggregates recomputed")
             print(f"  file {size / 2**20:,.0f} MiB before, {path.stat().st_size / 2**20:,.0f} MiB after")
             assert dry["rows"]["feedback"] == out["rows"]["feedback"] > 0

@@ -122,7 +122,9 @@ def erase(store, settings: Settings, req: ErasureRequest, *, apply: bool = False
                            "files": scrub_files(settings, set(sel.ids), texts, apply)}
     if not apply:
         return out
-    out["aggregates"] = recompute(store)
+    from cxnlp.runs import aggregate_stage
+
+    out["aggregates"] = aggregate_stage(store)  # the days erase() marked pending, and the daily volume
     out["report"] = rewrite_report(store, settings, texts) if report else None
     out["store"] = store.reclaim(TOUCHED_TABLES, full=compact)
     out["outside_the_store"] = OUTSIDE_THE_STORE
@@ -173,34 +175,17 @@ def enforce(store, settings: Settings) -> dict[str, Any] | None:
                                                  reference="suppression list (ingest)"), apply=True, report=False)
 
 
-def recompute(store) -> dict[str, Any]:
-    """The aggregates without the erased rows: the pending days' experience cells and the daily volume."""
-    from cxnlp.store import experience_sql
-
-    out: dict[str, Any] = {}
-    if store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'experience_agg'")[0][0]:
-        days = experience_sql.pending_days(store)
-        out["experience_days"] = len(days)
-        out["experience_cells"] = experience_sql.rebuild_aggregates(store, days)
-        experience_sql.clear_pending_days(store, days)
-    out["daily_volume_cells"] = store.rebuild_daily_volume()
-    return out
-
-
-def _rewrite_jsonl(path: Path, drop) -> int:
-    """Rewrites a JSON-lines file without the records ``drop`` selects (atomically); returns how many."""
+def _rewrite_jsonl(path: Path, drop, apply: bool) -> int:
+    """How many records of a JSON-lines file ``drop`` selects; with ``apply`` the file is rewritten without them
+    (atomically)."""
     kept: list[str] = []
     dropped = 0
     for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line) if line.strip() else None
-        except ValueError:
-            rec = None
-        if isinstance(rec, dict) and drop(rec):
+        if drop(_loads(line)):
             dropped += 1
         else:
             kept.append(line)
-    if dropped:
+    if dropped and apply:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text("".join(x + "\n" for x in kept), encoding="utf-8")
         os.replace(tmp, path)
@@ -219,17 +204,14 @@ def scrub_files(settings: Settings, ids: set[str], texts: set[str], apply: bool)
         return rec.get("feedback_id") in ids or rec.get("text") in texts
 
     for path in sorted(folder.glob("promoted_*.jsonl")):
-        if apply:
-            n = _rewrite_jsonl(path, hit)
-        else:
-            n = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.strip().startswith("{") and hit(_loads(line)))
+        n = _rewrite_jsonl(path, hit, apply)
         if n:
             out[f"data/labelled/{path.name}"] = n
     return out
 
 
 def _loads(line: str) -> dict:
+    """A JSON-lines record as a dict; {} for a blank or broken line, or one that holds no object."""
     try:
         rec = json.loads(line)
     except ValueError:
@@ -287,8 +269,8 @@ def describe(out: dict[str, Any]) -> str:
     for f, n in out.get("files", {}).items():
         lines.append(f"  {f}: {n} example(s)")
     if out["applied"]:
-        agg = out.get("aggregates") or {}
-        lines.append(f"aggregates recomputed: {agg.get('experience_days', 0)} day(s) of experience, daily volume")
+        days = (out.get("aggregates") or {}).get("experience", {}).get("periods_recomputed_days", 0)
+        lines.append(f"aggregates recomputed: {days} day(s) of experience, daily volume")
         if out.get("report"):
             lines.append(f"report written anew: {out['report']}")
         st = out.get("store") or {}

@@ -299,7 +299,8 @@ class Ingestor:
 
     def _drop_erased(self, tbl: pa.Table, stats: SourceStats) -> pa.Table:
         """The batch without rows whose id or author hash an erasure request named (counted as ``erased``)."""
-        ids, authors = self._suppressed()["id"], self._suppressed()["author"]
+        erased = self._suppressed()
+        ids, authors = erased["id"], erased["author"]
         if not (ids or authors) or not tbl.num_rows:
             return tbl
         keep = [i for i, (rid, a) in enumerate(zip(tbl.column("id").to_pylist(), tbl.column("author_hash").to_pylist()))

@@ -14,6 +14,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from cxnlp.store.common import has_table
+
 ALERTS_DDL = """CREATE TABLE IF NOT EXISTS alerts (
     alert_id VARCHAR PRIMARY KEY,
     kind VARCHAR NOT NULL,
@@ -61,7 +63,7 @@ def ensure_alerts_table(store) -> None:
 
 
 def has_alerts_table(store) -> bool:
-    return bool(store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts'")[0][0])
+    return has_table(store, "alerts")
 
 
 # ------------------------------------------------------------------------------------------- social events

@@ -9,6 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 
+TABLE_EXISTS = ("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                "AND table_type = 'BASE TABLE'")
+
+
+def has_table(store, name: str) -> bool:
+    """Whether the store has this table (on DuckDB some are created by the stage that first needs them)."""
+    return bool(store.query(TABLE_EXISTS, [name])[0][0])
+
+
 def summary(store) -> dict[str, Any]:
     """Store-wide counts: what is stored, duplicated, quarantined (and why), per source."""
     per_source = store.query_dicts(

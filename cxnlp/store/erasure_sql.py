@@ -24,11 +24,14 @@ reference and the counts, and no personal data (accountability, Art. 5(2) GDPR).
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import pyarrow as pa
+
+from cxnlp.store.common import TABLE_EXISTS, has_table
 
 # created by DuckDBStore.init_schema (cxnlp.store.duck.DDL) and PostgreSQL migration 0005
 ERASURE_DDL = [
@@ -71,12 +74,25 @@ def _now() -> datetime:
 
 
 def table_exists(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
+    """:func:`cxnlp.store.common.has_table` inside a transaction."""
+    return bool(con.execute(TABLE_EXISTS, [name]).fetchall()[0][0])
 
 
 def _keys(values: Iterable[str]) -> pa.Table:
     return pa.table({"k": pa.array(sorted(set(values)), pa.string())})
+
+
+@contextmanager
+def _keyed(con, **tables: Iterable[str]):
+    """Temporary one-column tables (column ``k``) of these values under these names, for the statement's
+    ``IN (SELECT k FROM name)``; dropped on the way out."""
+    for name, values in tables.items():
+        con.register(name, _keys(values))
+    try:
+        yield
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def select(con, ids: Iterable[str], authors: Iterable[str], records: Iterable[tuple[str, str, str]] = (),
@@ -86,24 +102,16 @@ def select(con, ids: Iterable[str], authors: Iterable[str], records: Iterable[tu
     their own id, whose quarantined rows go too; ``quarantine_keys``: quarantined rows by key."""
     from cxnlp.store.experience_sql import berlin_day
 
-    con.register("_e_ids", _keys(ids))
-    con.register("_e_auth", _keys(authors))
-    try:
+    with _keyed(con, _e_ids=ids, _e_auth=authors):
         cur = con.execute(f"""SELECT id, {berlin_day('created_at')} AS day, text FROM feedback
                               WHERE id IN (SELECT k FROM _e_ids) OR author_hash IN (SELECT k FROM _e_auth)
                               ORDER BY id""")
         cols = [d[0] for d in cur.description]
         fb = [dict(zip(cols, r)) for r in cur.fetchall()]
-        con.register("_e_fb", _keys(r["id"] for r in fb))
-        try:
+        with _keyed(con, _e_fb=[r["id"] for r in fb]):
             dups = [r[0] for r in con.execute(
                 "SELECT id FROM duplicates WHERE id IN (SELECT k FROM _e_ids) OR original_id IN (SELECT k FROM _e_fb) "
                 "OR author_hash IN (SELECT k FROM _e_auth) ORDER BY id").fetchall()]
-        finally:
-            con.unregister("_e_fb")
-    finally:
-        con.unregister("_e_ids")
-        con.unregister("_e_auth")
     return Selection(fb, dups, sorted(set(quarantine_keys) | set(_quarantined(con, records))))
 
 
@@ -130,12 +138,9 @@ def _scrub_examples(con, table: str, ids: set[str], apply: bool) -> int:
         return 0
     keys = EXAMPLE_TABLES[table]
     removed = 0
-    con.register("_e_fb", _keys(ids))
-    try:
+    with _keyed(con, _e_fb=ids):
         rows = con.execute(f"SELECT {', '.join(keys)}, CAST(examples AS VARCHAR) FROM {table} t WHERE EXISTS "
                            "(SELECT 1 FROM _e_fb e WHERE strpos(CAST(t.examples AS VARCHAR), e.k) > 0)").fetchall()
-    finally:
-        con.unregister("_e_fb")
     for row in rows:
         examples = json.loads(row[-1]) if row[-1] else []
         kept = [x for x in examples if not (isinstance(x, dict) and x.get("id") in ids)]
@@ -154,15 +159,12 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
     """Deletes (``apply``) or counts (dry run) every row of ``sel`` and what derives from it, inside the caller's
     transaction; with ``apply`` also records the suppression keys and the request, and marks the erased texts'
     days pending for the experience aggregates. Returns rows per table."""
-    from cxnlp.store.experience_sql import PENDING_KEY
+    from cxnlp.store.experience_sql import mark_pending_days
 
     fids = set(sel.ids)
     counts: dict[str, int] = {"feedback": len(fids), "duplicates": len(sel.duplicates),
                               "quarantine": len(sel.quarantine)}
-    con.register("_e_fb", _keys(fids))
-    con.register("_e_dup", _keys(sel.duplicates))
-    con.register("_e_q", _keys(sel.quarantine))
-    try:
+    with _keyed(con, _e_fb=fids, _e_dup=sel.duplicates, _e_q=sel.quarantine):
         for table in DERIVED_TABLES:
             if not table_exists(con, table):
                 continue
@@ -174,10 +176,6 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
             con.execute("DELETE FROM duplicates WHERE id IN (SELECT k FROM _e_dup)")
             con.execute("DELETE FROM feedback WHERE id IN (SELECT k FROM _e_fb)")
             con.execute("DELETE FROM quarantine WHERE key IN (SELECT k FROM _e_q)")
-    finally:
-        con.unregister("_e_fb")
-        con.unregister("_e_dup")
-        con.unregister("_e_q")
     for table in EXAMPLE_TABLES:
         counts[f"{table}_examples"] = _scrub_examples(con, table, fids, apply)
     if not apply:
@@ -187,7 +185,7 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
                       | {("quarantine", k) for k in sel.quarantine})
     con.register("_e_keys", pa.table({"kind": pa.array([k for k, _ in suppress], pa.string()),
                                       "key": pa.array([v for _, v in suppress], pa.string())}))
-    try:
+    try:  # two columns: not a _keyed table
         con.execute("INSERT INTO erased_keys (kind, key, request_id, erased_at) SELECT kind, key, ?, ? FROM _e_keys "
                     "WHERE NOT EXISTS (SELECT 1 FROM erased_keys e WHERE e.kind = _e_keys.kind "
                     "AND e.key = _e_keys.key)", [request_id, now])
@@ -195,11 +193,7 @@ def erase(con, sel: Selection, *, request_id: str, reference: str | None, subjec
         con.unregister("_e_keys")
     days = {str(r["day"]) for r in sel.feedback}
     if days and table_exists(con, "experience"):  # the next aggregate pass recomputes these days
-        old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
-        if old:
-            days |= set(json.loads(old[0][0]))
-        con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
-        con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(sorted(days))])
+        mark_pending_days(con, days)
     con.execute("INSERT INTO erasures (request_id, requested_at, reference, subjects, counts) "
                 "VALUES (?, ?, ?, CAST(? AS JSON), CAST(? AS JSON))",
                 [request_id, now, reference, json.dumps(subjects), json.dumps(counts)])
@@ -218,10 +212,7 @@ def subject_data(con, sel: Selection) -> dict[str, list[dict[str, Any]]]:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
 
-    con.register("_e_fb", _keys(sel.ids))
-    con.register("_e_dup", _keys(sel.duplicates))
-    con.register("_e_q", _keys(sel.quarantine))
-    try:
+    with _keyed(con, _e_fb=sel.ids, _e_dup=sel.duplicates, _e_q=sel.quarantine):
         return {
             "feedback": rows("SELECT id, source, source_name, external_id, channel, created_at, text, title, language, "
                              "rating_stars, rating_nps, rating_csat, rating_ces, thread_id, likes, shares, replies, "
@@ -247,10 +238,6 @@ def subject_data(con, sel: Selection) -> dict[str, list[dict[str, Any]]]:
             "quarantine": rows("SELECT source_name, file, row_number, reason, detail, raw, quarantined_at "
                                "FROM quarantine WHERE key IN (SELECT k FROM _e_q) ORDER BY source_name, file, row_number"),
         }
-    finally:
-        con.unregister("_e_fb")
-        con.unregister("_e_dup")
-        con.unregister("_e_q")
 
 
 def suppressed(store) -> dict[str, set[str]]:
@@ -282,7 +269,7 @@ def resurrected(store) -> tuple[list[str], list[str]]:
 def requests(store, limit: int = 50) -> list[dict[str, Any]]:
     """The latest erasure requests, newest first (the audit log: reference, subjects and counts); none in a store
     made before erasure requests existed and opened read-only."""
-    if not store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'erasures'")[0][0]:
+    if not has_table(store, "erasures"):
         return []
     rows = store.query_dicts("SELECT request_id, requested_at, reference, subjects, counts FROM erasures "
                              "ORDER BY requested_at DESC LIMIT ?", [limit])

@@ -134,16 +134,22 @@ def write_experience(store, rows: list[dict[str, Any]], days: Iterable | None = 
         if days is None:
             days = [r[0] for r in con.execute(f"SELECT DISTINCT {berlin_day('created_at')} FROM feedback "
                                                "WHERE id IN (SELECT feedback_id FROM _e)").fetchall()]
-        days = {str(d) for d in days}
         con.unregister("_e")
-        old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
-        if old:
-            days |= set(json.loads(old[0][0]))
-        con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
-        con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(sorted(days))])
+        mark_pending_days(con, days)
 
 
 PENDING_KEY = "experience_pending_days"
+
+
+def mark_pending_days(con, days: Iterable) -> None:
+    """Adds these Berlin days to the pending mark (inside the caller's transaction): their aggregates are
+    rebuilt by the next aggregate pass, also when the process dies before it."""
+    days = {str(d) for d in days}
+    old = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING_KEY]).fetchall()
+    if old:
+        days |= set(json.loads(old[0][0]))
+    con.execute("DELETE FROM meta WHERE key = ?", [PENDING_KEY])
+    con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [PENDING_KEY, json.dumps(sorted(days))])
 
 
 def pending_days(store) -> list[date]:

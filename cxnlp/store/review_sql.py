@@ -21,6 +21,8 @@ from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 
+from cxnlp.store.common import has_table
+
 SINGLE_TASKS = ("sentiment", "phase")
 BOOL_TASKS = ("relevance", "offensive", "sustainability")
 LIST_TASKS = ("facet", "touchpoint", "emotion")
@@ -82,11 +84,6 @@ INDEX_DDL = [
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _table_exists(store, name: str) -> bool:
-    return bool(store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                            "AND table_type = 'BASE TABLE'", [name])[0][0])
 
 
 def init(store) -> None:
@@ -639,7 +636,7 @@ def export_rows(store, filters: dict[str, Any] | None = None, sort: str = "date"
 def latest_corrections_for_training(store) -> list[dict[str, Any]]:
     """For every corrected or confirmed item: its text, the model's tags and the latest correction per task.
     Read-only (works on a store opened read-only; empty when there are no corrections)."""
-    if not _table_exists(store, "corrections"):
+    if not has_table(store, "corrections"):
         return []
     lc = store.query(  # the latest correction per (item, task); portable (DuckDB and PostgreSQL)
         "SELECT c.feedback_id, c.task, c.new_value FROM corrections c JOIN (SELECT max(id) AS id FROM corrections "
