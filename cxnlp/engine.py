@@ -165,8 +165,12 @@ def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, gpu_workers: 
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in every worker by default. Setting that variable at all turns
 # off glibc's adaptive mmap threshold, so each large temporary array of the tagger is a fresh mmap with page
 # faults: the embedded tagger then runs at 387 instead of 658 docs/s on one core (benchmarks/tagging.py). The
-# workers keep Dask's one-thread BLAS/OpenMP settings. Own clusters: put the same in the workers' Dask config.
-WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# workers keep Dask's one-thread BLAS/OpenMP settings. Each worker's statistical profiler (a sample of every
+# thread's stack each 10 ms, for the dashboard's profile page) is off: it held the GIL often enough to cost the
+# tag workers about 10 % (916 and 878 against 996 and 1,053 docs/s on 2 workers, benchmarks/tagging.py).
+# Own clusters: put the same in the workers' Dask config.
+WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                 "distributed.worker.profile.enabled": False}
 
 
 def dask_task_runner(eng: EngineSettings, gpu_workers: int = 0):

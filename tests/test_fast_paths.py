@@ -1,6 +1,6 @@
 """The tagger's fast paths must give exactly what the slow reference gives: the batch tf-idf transform against
 scikit-learn's, the sentence splitter's one-sentence shortcut and its token-array rule against spaCy's
-sentencizer."""
+sentencizer, the batch surface signals against the per-text ones, the vectorised rounding against ``round``."""
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -125,3 +125,55 @@ def test_stored_result_json_reads_back_as_the_result():
     # numpy scalars that reach a result are written as numbers, not as their str()
     np_docs, _ = result_tables(["n"], [{**results[-1], "extra": {"p": np.float32(0.25), "k": np.int64(3)}}])
     assert json.loads(np_docs.column("result")[0].as_py())["extra"] == {"p": 0.25, "k": 3}
+
+
+# matches at a text's edges, and a text that ends where the next one's match would begin
+EDGES = ["nicht", "Nicht gut", "gut, nicht", "sowas", "von schlecht", "viel", "zu teuer", "na", "super!",
+         "LAUTER TEXT", "TEXT", "ÄRGER", ":", ")", ":-", "(", "<", "3", "/s", "/s drin", "bravo", "🙄", "kein",
+         "\x00nicht\x00", "zu\x00", "\x00\n", "wie", "immer", "wie immer", "na toll", "SEHR", "😡😡", "👍", ""]
+
+
+def test_batch_surface_signals_equal_the_per_text_ones():
+    from cxnlp.classify.features import SURFACE_NAMES, surface, surface_batch
+
+    texts = corpus(600) + EDGES + EDGES[::-1]
+    got = surface_batch(texts)
+    want = np.asarray([surface(t) for t in texts], np.float32)
+    assert got.shape == (len(texts), len(SURFACE_NAMES)) and got.dtype == np.float32
+    assert np.array_equal(got, want)
+    assert want[:, :8].any(axis=0).all()  # every signal is seen somewhere, so each column is checked
+    assert surface_batch([]).shape == (0, len(SURFACE_NAMES))
+
+
+def test_vectorised_rounding_equals_round():
+    from cxnlp.classify.tagger import _round4
+
+    rng = np.random.default_rng(3)
+    ties = (np.arange(0, 20001) / 2e4).astype(np.float32)  # values at and next to a half of the fourth place
+    for a in (rng.random(200_000).astype(np.float32), ties, np.nextafter(ties, np.float32(2)),
+              (rng.standard_normal(50_000) * 40).astype(np.float32), np.array([0, 1, 1e-9, 3e38], np.float32)):
+        assert _round4(a).tolist() == [round(v, 4) for v in a.tolist()]
+    m = rng.random((7, 3)).astype(np.float32)
+    assert _round4(m).tolist() == [[round(v, 4) for v in row] for row in m.tolist()]
+    d = rng.random(1000)  # float64 goes through round itself
+    assert _round4(d).tolist() == [round(v, 4) for v in d.tolist()]
+
+
+def test_logits_of_named_heads_equal_those_of_every_head():
+    from cxnlp.classify.tagger import Tagger
+
+    model = Tagger.from_config().model
+    X = model.features(corpus(60))
+    heads = model.heads
+    full = heads.scores(X)
+    for names in (["sentiment", "sentence_type"], ["phase"], ["touchpoints:App", "sentiment"]):
+        part = heads.scores(X, names)
+        rows = np.zeros(full.shape[1], bool)
+        for n in names:
+            rows[heads.heads[n].rows] = True
+        assert part.shape == full.shape and part.dtype == full.dtype
+        assert np.array_equal(part[:, rows], full[:, rows]) and not part[:, ~rows].any()
+        probs = model.predict_features(X, names)
+        assert set(probs) == set(names)
+        for n in names:
+            assert np.array_equal(probs[n], model.predict_features(X)[n])

@@ -25,6 +25,21 @@ def test_one_known_word_is_its_own_mean_max_and_top_two():
     assert np.allclose(got, [0.3, 0.6, 0.3, 0.6, 0.0, 1.0, 0.3, 0.6], atol=1e-3)
 
 
+def test_batch_summaries_equal_the_per_text_summary():
+    from cxnlp.classify.lexicon import _summaries, _summary
+
+    rng = np.random.default_rng(5)
+    n = 300
+    counts = rng.integers(0, 6, n)  # texts without a hit, with one, with ties and repeats
+    rows = np.repeat(np.arange(n), counts)
+    vals = rng.choice(np.linspace(0, 1, 21), size=(len(rows), 2)).astype(np.float16).astype(np.float64)
+    got = _summaries(rows, vals, n)
+    for r in range(n):
+        v = vals[rows == r]
+        want = _summary(v[:, 0].tolist(), v[:, 1].tolist()) if len(v) else [0.0] * len(LEXICON_NAMES)
+        assert got[r].tolist() == want, r
+
+
 def test_vocabulary_keeps_words_seen_often_enough_in_their_usual_spelling():
     texts = ["Der Streik nervt.", "Streik schon wieder!", "STREIK", "Zug fällt aus", "zug", "ab 7 Uhr"]
     words, spelled = lexicon_vocabulary(texts, min_count=2)

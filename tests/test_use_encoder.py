@@ -142,6 +142,34 @@ def test_int8_projection_multiplies_the_stored_codes():
     assert ((got - full).norm() / full.norm()).item() < 0.01
 
 
+def test_packed_int8_products_equal_the_integer_products():
+    """oneDNN's packed int8 product with its scaling, bias and ReLU fused gives the float32 numbers of
+    ``torch._int_mm`` followed by those steps: the encoder's vectors are the same either way."""
+    import torch
+
+    from cxnlp.classify import use_encoder as ue
+
+    rng = torch.Generator().manual_seed(0)
+    w = torch.randint(-127, 128, (768, 256), dtype=torch.int8, generator=rng)
+    scales, bias = torch.rand(256, generator=rng) / 100, torch.randn(256, generator=rng)
+    packed = ue._pack_int8([w])
+    if packed is None:
+        pytest.skip("this torch build has no oneDNN int8 product")
+    for n in (1, 17, 700):
+        x = torch.randint(-127, 128, (n, 768), dtype=torch.int8, generator=rng)
+        for b, relu in ((None, False), (bias, True)):
+            assert torch.equal(ue._int8_product(x, w, scales, packed, 0, b, relu),
+                               ue._int8_product(x, w, scales, None, 0, b, relu))
+    codes = torch.randint(0, 256, (50, 768), dtype=torch.uint8, generator=rng)  # the projection's stored codes
+    assert torch.equal(ue._int8_product(codes, w, scales, packed, 0), ue._int8_product(codes, w, scales, None, 0))
+    enc = UseEncoder("int8")
+    assert enc.int8["packed"] is not None
+    texts = TRICKY * 3
+    fused = enc.encode(texts)
+    enc.int8["packed"] = None
+    assert np.array_equal(fused, enc.encode(texts))
+
+
 def test_batching_does_not_change_a_text_embedding(enc32):
     texts = TRICKY * 30  # several forward batches of TOKEN_BUDGET tokens
     many = enc32.encode(texts)

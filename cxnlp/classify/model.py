@@ -46,10 +46,22 @@ class LinearHeads:
         # text's terms are contiguous rows for evidence
         self.WT = np.ascontiguousarray(self.W.T.toarray(), dtype=np.float32)
         self.b = b
+        self._subsets: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 
-    def scores(self, X: sparse.csr_matrix) -> np.ndarray:
-        """Raw logits for every head row: (n_texts, n_rows)."""
-        return np.asarray(X @ self.WT) + self.b
+    def scores(self, X: sparse.csr_matrix, names: Sequence[str] | None = None) -> np.ndarray:
+        """Raw logits for every head row: (n_texts, n_rows). With ``names``, only those heads' rows are
+        computed (the same numbers; the other rows are 0): the sentences need two heads of many."""
+        if names is None:
+            return np.asarray(X @ self.WT) + self.b
+        key = tuple(names)
+        sub = self._subsets.get(key)
+        if sub is None:
+            cols = np.concatenate([np.arange(self.W.shape[0])[self.heads[n].rows] for n in key]).astype(np.int64)
+            sub = self._subsets[key] = (cols, np.ascontiguousarray(self.WT[:, cols]))
+        cols, wt = sub
+        out = np.zeros((X.shape[0], self.WT.shape[1]), np.result_type(X.dtype, wt.dtype, self.b.dtype))
+        out[:, cols] = np.asarray(X @ wt) + self.b[cols]
+        return out
 
     def probs(self, logits: np.ndarray, name: str) -> np.ndarray:
         h = self.heads[name]
@@ -227,7 +239,7 @@ class EmbeddedModel:
         return self.featurizer.transform(texts, embeddings, hits)
 
     def predict_features(self, X: sparse.csr_matrix, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        logits = self.heads.scores(X)
+        logits = self.heads.scores(X, names)
         out = {n: self.heads.probs(logits, n) for n in (names or self.heads.order)}
         blended = [n for n in out if n in self.dense]
         if blended and X.shape[0]:

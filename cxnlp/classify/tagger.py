@@ -175,7 +175,9 @@ class Tagger(BatchTagging):
         demb, semb = doc_and_sentence_embeddings(self.model.featurizer, sents, ltexts)
         doc_hits = [self.taxonomy.cues(t) for t in ltexts]
         # a sentence's cues are its document's cues inside its span: one regex pass serves both levels
-        sent_hits = [[h for h in hs if s.start <= h.start < s.end] for hs, ss in zip(doc_hits, sents) for s in ss]
+        sent_hits = [hs if len(ss) == 1 and ss[0].start <= 0 and ss[0].end >= len(t) else
+                     [h for h in hs if s.start <= h.start < s.end]
+                     for hs, ss, t in zip(doc_hits, sents, ltexts) for s in ss]
         Xd = self.model.features(ltexts, demb, doc_hits)
         # a one-sentence document is its own sentence: reuse its row instead of featurising the text twice
         flat, sources, multi_rows, multi_texts, multi_hits = [], [], [], [], []
@@ -301,9 +303,19 @@ class Tagger(BatchTagging):
 _NEUTRAL = SENTIMENT.index("neutral")
 
 
+def _round4(a: np.ndarray) -> np.ndarray:
+    """``a`` rounded to 4 places, float64: for float32 input exactly what ``round(float(v), 4)`` gives for each
+    value (v * 10**4 is exact in float64 for a float32 v, rint rounds it half to even like ``round``, and the
+    division by 10**4 is correctly rounded like ``round``'s result), at numpy's speed instead of one call per
+    value. Other input goes through ``round`` itself."""
+    if a.dtype != np.float32:
+        return np.array([round(v, 4) for v in np.asarray(a, np.float64).ravel().tolist()]).reshape(a.shape)
+    return np.rint(a.astype(np.float64) * 1e4) / 1e4
+
+
 def _rounded(a: np.ndarray) -> list[list[float]]:
     """Each row of a probability matrix as Python floats rounded to 4 places (``round``, as in every result)."""
-    return [[round(v, 4) for v in row] for row in a.tolist()]
+    return _round4(a).tolist()
 
 
 class _BatchScores:
@@ -327,18 +339,18 @@ class _BatchScores:
             if heads:
                 P = np.column_stack([pd[h][:, 1] for _, h in heads])
                 rows, cols = np.nonzero(P >= thresholds[group])
-                for r, c, p in zip(rows.tolist(), cols.tolist(), P[rows, cols].tolist()):
-                    per_doc[r].append((heads[c][0], heads[c][1], round(p, 4)))
+                for r, c, p in zip(rows.tolist(), cols.tolist(), _round4(P[rows, cols]).tolist()):
+                    per_doc[r].append((heads[c][0], heads[c][1], p))
                 for items in per_doc:
                     if len(items) > 1:
                         items.sort(key=lambda x: -x[2])
             self.selected[group] = per_doc
         self.phase_classes = phase_classes
         pp = pd["phase"]
-        self.phase = list(zip(np.argmax(pp, axis=1).tolist(), [round(v, 4) for v in np.max(pp, axis=1).tolist()]))
+        self.phase = list(zip(np.argmax(pp, axis=1).tolist(), _round4(np.max(pp, axis=1)).tolist()))
         for name in ("relevance", "offensive", "sustainability"):
-            p = pd[name][:, 1].tolist()
-            setattr(self, name, [(v, round(v, 4)) for v in p])
+            p = pd[name][:, 1]
+            setattr(self, name, list(zip(p.tolist(), _round4(p).tolist())))
 
 
 class _BatchTerms:
@@ -362,26 +374,29 @@ class _BatchTerms:
 class _Terms:
     """Model evidence for one text: the word n-grams that pushed a head's class most, located in the text.
     ``idx``: the text's word-feature columns; ``contrib``: their contributions to every head row's logit
-    (n_terms, n_rows). Each head row's strongest terms are sorted once (lazily), and reused by each tag."""
+    (n_terms, n_rows). A head row's strongest terms are sorted when a tag first asks for them (a text's tags
+    read a few of the heads' rows), and reused by each tag."""
 
     def __init__(self, heads: LinearHeads, idx: np.ndarray, contrib: np.ndarray, names: np.ndarray, text: str):
         self.heads, self.names, self.text = heads, names, text
-        self._raw = (idx, contrib)
-        self._c: tuple[list[int], list[list[int]], list[list[float]]] | None = None
+        self._idx, self._contrib = idx, contrib
+        self._top: dict[int, tuple[list[int], list[float]]] = {}
+        self._low: str | None = None
         self._spans: dict[int, tuple[int, int] | None] = {}
 
     def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
-        if self._c is None:
-            idx, c = self._raw
-            # the 12 strongest terms of every head row at once (one sort serves every tag of the text)
-            top = np.argsort(-c, axis=0, kind="stable")[:12]
-            self._c = (idx.tolist(), top.T.tolist(), np.take_along_axis(c, top, 0).T.tolist())
-            self._low = self.text.lower()
-        idx, top, topval = self._c
-        if not idx:
+        if not len(self._idx):
             return []
         r = self.heads.row(head, cls)
-        order, vals = top[r], topval[r]
+        top = self._top.get(r)
+        if top is None:  # the row's 12 strongest terms, strongest first (ties in column order)
+            col = self._contrib[:, r]
+            best = np.argsort(-col, kind="stable")[:12]
+            top = self._top[r] = (best.tolist(), col[best].tolist())
+        if self._low is None:
+            self._low = self.text.lower()
+        idx = self._idx
+        order, vals = top
         out: list[dict] = []
         taken = [(e["start"], e["end"]) for e in exclude]
         spans = self._spans
@@ -390,7 +405,7 @@ class _Terms:
                 break
             span = spans.get(j, False)
             if span is False:  # where the term is in the text (None: too short to show, or not found as typed)
-                term = self.names[idx[j]]
+                term = self.names[int(idx[j])]
                 at = -1 if len(term) < 3 and not term.strip("!?") else self._low.find(term)
                 span = spans[j] = None if at < 0 else (at, at + len(term))
             if span is None:

@@ -163,7 +163,8 @@ class UseEncoder:
                 # x @ W = (x / sc) @ (diag(sc) W): the input's channel scales move into the weight once
                 convs.append((1.0 / sc, *_quantize_columns(f32(w) * sc.repeat(order)[:, None], inplace=True)))
             # the column sums of the quantised weight: the integer product and the offset term must use one weight
-            self.int8 = {"proj": (pq, ps), "proj_sum": pq.to(torch.float32).sum(0) * ps, "conv": convs}
+            self.int8 = {"proj": (pq, ps), "proj_sum": pq.to(torch.float32).sum(0) * ps, "conv": convs,
+                         "packed": _pack_int8([pq, *(wi for _, wi, _ in convs)])}
         self.table = torch.from_numpy(b.table)  # (rows, 512) uint8, row = piece id
         self.scale, self.lo = f32(b.scale).reshape(-1), f32(b.lo)
         self.proj_w, self.proj_b = mm(b.proj_W), f32(b.proj_b)
@@ -231,7 +232,7 @@ class UseEncoder:
             # emb = codes * scale + lo per row, so emb @ W = scale * (codes @ W) + lo * colsum(W): the stored uint8
             # codes go into the integer product as they are
             wq, ws = q8["proj"]
-            x = torch._int_mm(codes, wq).to(torch.float32).mul_(ws).mul_(self.scale[chunk, None])
+            x = _int8_product(codes, wq, ws, q8["packed"], 0).mul_(self.scale[chunk, None])
             x.addcmul_(self.lo[chunk, None], q8["proj_sum"]).add_(self.proj_b)
         else:
             x = (emb.to(self.dtype) @ self.proj_w).to(torch.float32).add_(self.proj_b)
@@ -269,7 +270,8 @@ class UseEncoder:
                 # not depend on the texts batched with it); a value beyond the calibrated range saturates
                 inv, wi, ws = q8["conv"][k]
                 vq = (v * inv).round_().clamp_(-127, 127).to(torch.int8)
-                y = torch._int_mm(windows(vq, order, left), wi).to(torch.float32).mul_(ws)
+                y = _int8_product(windows(vq, order, left), wi, ws, q8["packed"], k + 1, bias=b, relu=True)
+                return torch.add(y, v, out=out)
             return torch.add(y.add_(b).relu_(), v, out=out)
 
         for i, (order, left) in enumerate(ORDERS):
@@ -330,6 +332,42 @@ def calibration_texts() -> list[str]:
     texts = [e.text for e in load_own(root / "data" / "labelled") if isinstance(e.text, str) and e.text.strip()]
     texts += [r["text"] for r in iter_records(3000, seed=7) if isinstance(r.get("text"), str)]
     return texts
+
+
+def _pack_int8(weights: list) -> list | None:
+    """oneDNN's packed form of each int8 (k, m) weight for ``torch.ops.onednn.qlinear_pointwise``, or None where
+    this torch has no such operator (or it fails on a small product): then :func:`_int8_product` multiplies with
+    ``torch._int_mm``. The packed product also scales the int32 result, adds the bias and applies the ReLU in the
+    same pass over the output, with the same float32 arithmetic (tested equal)."""
+    import torch
+
+    try:
+        qlinear, prepack = torch.ops.onednn.qlinear_pointwise, torch.ops.onednn.qlinear_prepack
+        packed = [(prepack(w.t().contiguous(), None), torch.zeros(w.shape[1], dtype=torch.long)) for w in weights]
+        w0, (p0, z0) = weights[0], packed[0]
+        x = torch.ones((2, w0.shape[0]), dtype=torch.uint8)
+        ones = torch.ones(w0.shape[1])
+        got = qlinear(x, 1.0, 0, p0, ones, z0, None, 1.0, 0, torch.float32, "none", [], "")
+        if not torch.equal(got, w0.to(torch.float32).sum(0).expand(2, -1)):
+            return None
+    except (AttributeError, RuntimeError):
+        return None
+    return packed
+
+
+def _int8_product(x, w, scales, packed: list | None, i: int, bias=None, relu: bool = False):
+    """``x @ w`` for int8 (or uint8) ``x`` and int8 ``w``, as float32 times the weight's column ``scales``, plus
+    ``bias``, then the ReLU if ``relu``; ``packed[i]``: ``w`` packed by :func:`_pack_int8`."""
+    import torch
+
+    if packed is not None:
+        p, zeros = packed[i]
+        return torch.ops.onednn.qlinear_pointwise(x, 1.0, 0, p, scales, zeros, bias, 1.0, 0, torch.float32,
+                                                  "relu" if relu else "none", [], "")
+    y = torch._int_mm(x, w).to(torch.float32).mul_(scales)
+    if bias is not None:
+        y.add_(bias)
+    return y.relu_() if relu else y
 
 
 def _quantize_columns(w, inplace: bool = False):
