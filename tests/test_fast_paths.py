@@ -177,3 +177,24 @@ def test_logits_of_named_heads_equal_those_of_every_head():
         assert set(probs) == set(names)
         for n in names:
             assert np.array_equal(probs[n], model.predict_features(X)[n])
+
+
+def test_embedding_block_kept_dense_gives_the_same_features_and_probabilities():
+    from scipy import sparse
+
+    from cxnlp.classify.tagger import Tagger
+
+    model = Tagger.from_config().model
+    texts = corpus(80)
+    X = model.features(texts)
+    Xs, E = model.features_split(texts)
+    assert E.dtype == np.float32 and E.shape == (len(texts), 512)
+    assert (sparse.hstack([Xs, sparse.csr_matrix(E)], format="csr") != X).nnz == 0
+    assert np.array_equal(model.dense_block(Xs, E), model.dense_block(X))
+    full, split = model.predict_features(X), model.predict_features(Xs, emb=E)
+    for name, p in full.items():  # only the order of the sums differs
+        assert np.allclose(split[name], p, rtol=0, atol=1e-5), name
+    part = model.predict_features(Xs, ["sentiment"], E)["sentiment"]  # a narrower dense product: its own sums
+    assert np.allclose(part, split["sentiment"], rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="columns"):
+        model.heads.scores(Xs)  # the embedding block is missing

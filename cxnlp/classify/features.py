@@ -138,12 +138,22 @@ class Featurizer:
 
     def transform(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
                   hits: Sequence[Sequence] | None = None) -> sparse.csr_matrix:
+        X, E = self.transform_split(texts, embeddings, hits)
+        return X if E is None else sparse.hstack([X, sparse.csr_matrix(E)], format="csr", dtype=np.float32)
+
+    def transform_split(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                        hits: Sequence[Sequence] | None = None) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+        """:meth:`transform`'s matrix in two parts: every column before the sentence embedding (sparse), and the
+        weighted embedding block as a dense (n, 512) float32 array (None without embeddings). The tagger keeps
+        the dense block dense: stored in the sparse matrix it is 512 entries per row to build, stack and multiply
+        one by one."""
         texts = [t if t else " " for t in texts]
         parts = [self.words(texts), self._fast("char").transform(texts), sparse.csr_matrix(self.dense(texts, hits))]
-        if self.use_embeddings:
-            emb = embeddings if embeddings is not None else self.embed(texts)
-            parts.append(sparse.csr_matrix(emb * self.embed_weight))
-        return sparse.hstack(parts, format="csr", dtype=np.float32)
+        X = sparse.hstack(parts, format="csr", dtype=np.float32)
+        if not self.use_embeddings:
+            return X, None
+        emb = embeddings if embeddings is not None else self.embed(texts)
+        return X, np.ascontiguousarray(emb * self.embed_weight, dtype=np.float32)
 
     def _fast(self, name: str) -> FastTfidf:
         """The batch transform of the fitted ``word`` or ``char`` vectorizer (same matrix as scikit-learn's)."""

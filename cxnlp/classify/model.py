@@ -48,19 +48,32 @@ class LinearHeads:
         self.b = b
         self._subsets: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 
-    def scores(self, X: sparse.csr_matrix, names: Sequence[str] | None = None) -> np.ndarray:
+    def scores(self, X: sparse.csr_matrix, names: Sequence[str] | None = None,
+               emb: np.ndarray | None = None) -> np.ndarray:
         """Raw logits for every head row: (n_texts, n_rows). With ``names``, only those heads' rows are
-        computed (the same numbers; the other rows are 0): the sentences need two heads of many."""
+        computed (the same numbers; the other rows are 0): the sentences need two heads of many. With ``emb``
+        (:meth:`Featurizer.transform_split`), ``X`` holds the columns before the embedding block and ``emb`` that
+        block, multiplied as a dense product (the same logits up to float rounding, about 1e-7)."""
+        n_cols = X.shape[1] + (0 if emb is None else emb.shape[1])
+        if n_cols != self.WT.shape[0] or (emb is not None and emb.shape[0] != X.shape[0]):
+            raise ValueError(f"features have {n_cols} columns for {X.shape[0]} rows; the heads read "
+                             f"{self.WT.shape[0]} columns")
         if names is None:
-            return np.asarray(X @ self.WT) + self.b
-        key = tuple(names)
-        sub = self._subsets.get(key)
-        if sub is None:
-            cols = np.concatenate([np.arange(self.W.shape[0])[self.heads[n].rows] for n in key]).astype(np.int64)
-            sub = self._subsets[key] = (cols, np.ascontiguousarray(self.WT[:, cols]))
-        cols, wt = sub
-        out = np.zeros((X.shape[0], self.WT.shape[1]), np.result_type(X.dtype, wt.dtype, self.b.dtype))
-        out[:, cols] = np.asarray(X @ wt) + self.b[cols]
+            cols, wt = None, self.WT
+        else:
+            key = tuple(names)
+            sub = self._subsets.get(key)
+            if sub is None:
+                cols = np.concatenate([np.arange(self.W.shape[0])[self.heads[n].rows] for n in key]).astype(np.int64)
+                sub = self._subsets[key] = (cols, np.ascontiguousarray(self.WT[:, cols]))
+            cols, wt = sub
+        z = np.asarray(X @ wt[:X.shape[1]])
+        if emb is not None:
+            z = z + emb @ wt[X.shape[1]:]
+        if cols is None:
+            return z + self.b
+        out = np.zeros((X.shape[0], self.WT.shape[1]), np.result_type(z.dtype, self.b.dtype))
+        out[:, cols] = z + self.b[cols]
         return out
 
     def probs(self, logits: np.ndarray, name: str) -> np.ndarray:
@@ -238,22 +251,32 @@ class EmbeddedModel:
                  hits: Sequence[Sequence] | None = None) -> sparse.csr_matrix:
         return self.featurizer.transform(texts, embeddings, hits)
 
-    def predict_features(self, X: sparse.csr_matrix, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        logits = self.heads.scores(X, names)
+    def features_split(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                       hits: Sequence[Sequence] | None = None) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+        """:meth:`features` with the embedding block kept dense (see :meth:`Featurizer.transform_split`); pass
+        both to :meth:`predict_features`."""
+        return self.featurizer.transform_split(texts, embeddings, hits)
+
+    def predict_features(self, X: sparse.csr_matrix, names: Sequence[str] | None = None,
+                         emb: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Probabilities per head (``names``: only these). ``X`` from :meth:`features`, or ``X`` and ``emb`` from
+        :meth:`features_split`."""
+        logits = self.heads.scores(X, names, emb)
         out = {n: self.heads.probs(logits, n) for n in (names or self.heads.order)}
         blended = [n for n in out if n in self.dense]
         if blended and X.shape[0]:
-            D = self.dense_block(X)
+            D = self.dense_block(X, emb)
             for n in blended:
                 head = self.dense[n]
                 dense = head.probs(head.inputs(D, logits[:, self.heads.heads[n].rows]))
                 out[n] = dense if head.blend == 1.0 else (1.0 - head.blend) * out[n] + head.blend * dense
         return out
 
-    def dense_block(self, X: sparse.csr_matrix) -> np.ndarray:
+    def dense_block(self, X: sparse.csr_matrix, emb: np.ndarray | None = None) -> np.ndarray:
         """The dense feature columns of a feature matrix (cue counts, surface signals, lexicon features, sentence
-        embedding)."""
-        return X[:, self.featurizer.dense_start:].toarray()
+        embedding); with ``emb``, the embedding block that :meth:`features_split` kept apart."""
+        D = X[:, self.featurizer.dense_start:].toarray()
+        return D if emb is None else np.hstack([D, emb])
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, d: str | Path) -> None:

@@ -138,7 +138,8 @@ class Tagger(BatchTagging):
         """Sentence sentiment and Erlebnis/Erfahrung type probabilities for texts read as single sentences."""
         m = self.model
         emb = m.featurizer.embed(list(texts)) if m.featurizer.use_embeddings and texts else None
-        return m.predict_features(m.features(list(texts), emb), ["sentiment", "sentence_type"])
+        X, E = m.features_split(list(texts), emb)
+        return m.predict_features(X, ["sentiment", "sentence_type"], E)
 
     def word_terms(self, texts: Sequence[str]) -> "_BatchTerms":
         """The word n-grams of each text with their pull on every head row (model evidence), from the word
@@ -178,7 +179,7 @@ class Tagger(BatchTagging):
         sent_hits = [hs if len(ss) == 1 and ss[0].start <= 0 and ss[0].end >= len(t) else
                      [h for h in hs if s.start <= h.start < s.end]
                      for hs, ss, t in zip(doc_hits, sents, ltexts) for s in ss]
-        Xd = self.model.features(ltexts, demb, doc_hits)
+        Xd, Ed = self.model.features_split(ltexts, demb, doc_hits)
         # a one-sentence document is its own sentence: reuse its row instead of featurising the text twice
         flat, sources, multi_rows, multi_texts, multi_hits = [], [], [], [], []
         k = 0
@@ -193,13 +194,14 @@ class Tagger(BatchTagging):
                     multi_hits.append(sent_hits[k])
                 flat.append(s.text)
                 k += 1
-        Xm = self.model.features(multi_texts, None if semb is None else semb[multi_rows], multi_hits) \
-            if multi_texts else None
+        Xm, Em = self.model.features_split(multi_texts, None if semb is None else semb[multi_rows], multi_hits) \
+            if multi_texts else (None, None)
         from scipy import sparse
 
         doc_sel = [i for kind, i in sources if kind == "doc"]
         parts = ([Xd[doc_sel]] if doc_sel else []) + ([Xm] if Xm is not None else [])
         stacked = sparse.vstack(parts, format="csr")
+        emb_parts = ([Ed[doc_sel]] if doc_sel and Ed is not None else []) + ([Em] if Em is not None else [])
         # back to sentence order: doc-sourced rows come first in ``stacked``, then the multi-sentence rows
         order, nd = [], 0
         for kind, i in sources:
@@ -209,8 +211,9 @@ class Tagger(BatchTagging):
             else:
                 order.append(len(doc_sel) + i)
         Xs = stacked[order]
-        pd = self.model.predict_features(Xd)
-        ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"])
+        Es = np.concatenate(emb_parts)[order] if Ed is not None else None
+        pd = self.model.predict_features(Xd, emb=Ed)
+        ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"], Es)
         scores = _BatchScores(pd, ps, self.taxonomy, self.thresholds, self.model.heads.heads["phase"].classes)
         terms = _BatchTerms(self.model.heads, Xd, self._word_names)
         k = 0
