@@ -3,8 +3,10 @@
     python benchmarks/tagging.py [--docs 10000] [--hf-docs 512] [--skip-hf]
 
 1. The embedded default (models/cxnlp-de-small) on N mixed German texts (the sample exports' reviews, posts
-   and tickets, cycled to N), CPU: in this process, then on a Dask LocalCluster with one single-threaded
-   worker per core (``--workers``), as the nightly flow runs it with ``engine.runner: dask``.
+   and tickets, cycled to N), CPU: in this process as ``cxnlp tag`` runs it (the loaded tagger's objects frozen
+   out of the cycle collector's passes), then on a Dask LocalCluster with one single-threaded worker per core
+   (``--workers``), as the nightly flow runs it with ``engine.runner: dask`` (the collector paused while a part
+   is tagged, as in ``tag_partition``).
 2. The fine-tuned e5 tagger (models/cxnlp-de-e5, the `transformers` backend's default) on CPU, and on the GPU
    when torch sees one: the classifier alone (every head, document level) and the whole E5Tagger (documents
    and their sentences), split into the encoder's time and the rest (sentence split, cues, results).
@@ -56,10 +58,13 @@ def bench_embedded(texts: list[str]) -> None:
     tagger = Tagger.from_config(ROOT)
     load = time.perf_counter() - t0
     tagger.tag_batch(texts[:64])
+    from cxnlp.engine import loaded_objects_frozen
+
     t0 = time.perf_counter()
     n = 0
-    for _ in tagger.pipe(texts, batch_size=512):
-        n += 1
+    with loaded_objects_frozen():  # as `cxnlp tag` does
+        for _ in tagger.pipe(texts, batch_size=512):
+            n += 1
     secs = time.perf_counter() - t0
     chars = sum(map(len, texts)) / len(texts)
     from cxnlp.classify.use_encoder import use_encoder
@@ -71,10 +76,11 @@ def bench_embedded(texts: list[str]) -> None:
 
 def _tag_part(root: str, texts: list[str]) -> int:
     """On a Dask worker: tag one part with the worker's cached embedded tagger."""
-    from cxnlp.engine import _worker_tagger
+    from cxnlp.engine import _worker_tagger, cycle_collector_paused
 
     tagger = _worker_tagger(root, "embedded")
-    return sum(1 for _ in tagger.pipe(texts, batch_size=512))
+    with cycle_collector_paused():  # as the nightly flow's tag workers do (cxnlp.engine.tag_partition)
+        return sum(1 for _ in tagger.pipe(texts, batch_size=512))
 
 
 def bench_embedded_workers(texts: list[str], workers: int) -> None:

@@ -125,12 +125,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
     import time
 
     from cxnlp.classify.io import tag_file
-    from cxnlp.engine import keep_freed_memory
+    from cxnlp.engine import keep_freed_memory, loaded_objects_frozen
 
     keep_freed_memory()  # this process only tags: reuse the tagger's freed arrays (see the function)
     tagger = _tagger(args)
     t0 = time.perf_counter()
-    counts = tag_file(tagger, args.input, args.output, batch_size=args.batch_size or tagger.batch_size)
+    with loaded_objects_frozen():  # the collector's passes skip the loaded tagger's objects
+        counts = tag_file(tagger, args.input, args.output, batch_size=args.batch_size or tagger.batch_size)
     secs = time.perf_counter() - t0
     print(f"tagged {counts['tagged']} of {counts['rows']} rows ({counts['errors']} unreadable, kept with an error) "
           f"in {secs:.1f} s -> {args.output}", file=sys.stderr)

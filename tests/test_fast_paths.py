@@ -198,3 +198,26 @@ def test_embedding_block_kept_dense_gives_the_same_features_and_probabilities():
     assert np.allclose(part, split["sentiment"], rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="columns"):
         model.heads.scores(Xs)  # the embedding block is missing
+
+
+def test_batch_ranked_evidence_terms_equal_the_per_row_ranking():
+    from cxnlp.classify.tagger import Tagger, _BatchTerms, _Terms
+
+    tagger = Tagger.from_config()
+    model = tagger.model
+    texts = [t for t in corpus(150) if t.strip()]
+    X, _ = model.features_split(texts)
+    n_rows = model.heads.WT.shape[1]
+    pairs = [(j, r) for j in range(len(texts)) for r in range(n_rows) if (j + r) % 3]  # two rows in three
+    batch = _BatchTerms(model.heads, X, tagger._word_names)
+    batch.rank(pairs + pairs[:10])  # a pair asked twice is ranked once
+    checked = 0
+    for j, r in pairs:
+        a, b = batch.bounds[j], batch.bounds[j + 1]
+        alone = _Terms(model.heads, batch.idx[a:b], batch.contrib[a:b], tagger._word_names, texts[j])
+        want = [(i, v) for i, v in zip(*alone.rank_row(r)) if v > 0]
+        order, vals = batch.ranked[j][r]
+        assert list(zip(order, vals)) == want, (j, r)
+        checked += bool(want)
+    assert checked > 100
+    assert all((j + r) % 3 for j, ranked in enumerate(batch.ranked) for r in ranked)

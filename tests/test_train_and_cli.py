@@ -84,6 +84,28 @@ def test_cli_tag_jsonl_one_row_per_input(tmp_path):
         assert set(r["sentiment"]["scores"]) == {"negative", "neutral", "positive"}
 
 
+def test_cli_tag_keeps_the_loaded_tagger_out_of_the_cycle_collectors_passes(tmp_path, monkeypatch):
+    import gc
+
+    from cxnlp.classify import io as tag_io
+
+    seen = []
+    real = tag_io.tag_file
+
+    def spy(tagger, *a, **k):
+        seen.append(gc.get_freeze_count())
+        return real(tagger, *a, **k)
+
+    monkeypatch.setattr(tag_io, "tag_file", spy)
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"id": 1, "text": "Hotline nie erreichbar."}) + "\n", encoding="utf-8")
+    before = gc.get_freeze_count()
+    assert main(["--root", str(REPO), "tag", str(src), "-o", str(out)]) == 0
+    assert seen and seen[0] > before  # frozen while tagging: the tagger's objects among them
+    assert gc.get_freeze_count() == before and gc.isenabled()  # and back to normal afterwards
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
 def test_cli_tag_csv_output_is_formula_safe(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text('id,text\n=1+1,"=HYPERLINK(""x"") Lieferung kam nicht, sehr ärgerlich"\n', encoding="utf-8")

@@ -216,12 +216,30 @@ class Tagger(BatchTagging):
         ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"], Es)
         scores = _BatchScores(pd, ps, self.taxonomy, self.thresholds, self.model.heads.heads["phase"].classes)
         terms = _BatchTerms(self.model.heads, Xd, self._word_names)
+        terms.rank(self._evidence_rows(scores, len(live)))
         k = 0
         for j, i in enumerate(live):
             n = len(sents[j])
             out[i] = self._assemble(ltexts[j], sents[j], scores, j, k, terms.of(j, ltexts[j]), doc_hits[j])
             k += n
         return out, live, demb
+
+    def _evidence_rows(self, sc: "_BatchScores", n: int) -> list[tuple[int, int]]:
+        """The (document, head row) pairs whose model evidence :meth:`_assemble` will show: the sentiment class
+        (unless neutral), each selected tag, the phase (unless unknown). A row missed here is still ranked when
+        a tag asks for it, only one at a time."""
+        heads = self.model.heads
+        pairs = []
+        for j in range(n):
+            s_cls = sc.sentiment_cls[j]
+            if s_cls != _NEUTRAL:
+                pairs.append((j, heads.row("sentiment", s_cls)))
+            for per_doc in sc.selected.values():
+                pairs.extend((j, heads.row(head, 1)) for _, head, _ in per_doc[j])
+            p_cls = sc.phase[j][0]
+            if sc.phase_classes[p_cls] != "unknown":
+                pairs.append((j, heads.row("phase", p_cls)))
+        return pairs
 
     def _empty(self) -> dict[str, Any]:
         u = round(1 / 3, 4)
@@ -368,10 +386,38 @@ class _BatchTerms:
         self.idx = ind[pos]
         self.contrib = heads.WT[self.idx] * X.data[pos, None]
         self.bounds = np.searchsorted(pos, ptr).tolist()  # document j's entries: bounds[j]:bounds[j + 1]
+        self.ranked: list[dict[int, tuple[list[int], list[float]]]] = [{} for _ in range(len(ptr) - 1)]
+
+    def rank(self, pairs: Sequence[tuple[int, int]], k: int = 12) -> None:
+        """For each (document, head row) pair, the document's ``k`` strongest terms with a positive pull on that
+        row, strongest first (ties in column order), as :class:`_Terms` ranks a row: one sort for the batch
+        instead of one per pair."""
+        pairs = list(dict.fromkeys(pairs))
+        if not pairs:
+            return
+        bounds = np.asarray(self.bounds, np.int64)
+        docs = np.fromiter((d for d, _ in pairs), np.int64, len(pairs))
+        rows = np.fromiter((r for _, r in pairs), np.int64, len(pairs))
+        first, lens = bounds[docs], bounds[docs + 1] - bounds[docs]
+        group = np.repeat(np.arange(len(pairs)), lens)
+        entry = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) + first[group]
+        val = self.contrib[entry, rows[group]]
+        pos = val > 0
+        group, entry, val = group[pos], entry[pos], val[pos]
+        order = np.lexsort((entry, -val, group))  # by pair, then strongest first, then column order
+        group, entry, val = group[order], entry[order], val[order]
+        start = np.searchsorted(group, np.arange(len(pairs)))
+        top = np.arange(len(group)) - start[group] < k
+        group, entry, val = group[top], entry[top], val[top]
+        cuts = np.searchsorted(group, np.arange(len(pairs) + 1)).tolist()
+        local, vals = (entry - first[group]).tolist(), val.tolist()
+        for p, (d, r) in enumerate(pairs):
+            a, b = cuts[p], cuts[p + 1]
+            self.ranked[d][r] = (local[a:b], vals[a:b])
 
     def of(self, j: int, text: str) -> "_Terms":
         a, b = self.bounds[j], self.bounds[j + 1]
-        return _Terms(self.heads, self.idx[a:b], self.contrib[a:b], self.names, text)
+        return _Terms(self.heads, self.idx[a:b], self.contrib[a:b], self.names, text, self.ranked[j])
 
 
 class _Terms:
@@ -380,22 +426,28 @@ class _Terms:
     (n_terms, n_rows). A head row's strongest terms are sorted when a tag first asks for them (a text's tags
     read a few of the heads' rows), and reused by each tag."""
 
-    def __init__(self, heads: LinearHeads, idx: np.ndarray, contrib: np.ndarray, names: np.ndarray, text: str):
+    def __init__(self, heads: LinearHeads, idx: np.ndarray, contrib: np.ndarray, names: np.ndarray, text: str,
+                 ranked: dict[int, tuple[list[int], list[float]]] | None = None):
         self.heads, self.names, self.text = heads, names, text
         self._idx, self._contrib = idx, contrib
-        self._top: dict[int, tuple[list[int], list[float]]] = {}
+        self._top: dict[int, tuple[list[int], list[float]]] = ranked if ranked is not None else {}  # by head row
         self._low: str | None = None
         self._spans: dict[int, tuple[int, int] | None] = {}
+
+    def rank_row(self, r: int) -> tuple[list[int], list[float]]:
+        """Head row ``r``'s 12 strongest terms (positions in this text's terms) and their pulls, strongest first,
+        ties in column order (the pulls after the last positive one are never shown)."""
+        col = self._contrib[:, r]
+        best = np.argsort(-col, kind="stable")[:12]
+        return best.tolist(), col[best].tolist()
 
     def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
         if not len(self._idx):
             return []
         r = self.heads.row(head, cls)
         top = self._top.get(r)
-        if top is None:  # the row's 12 strongest terms, strongest first (ties in column order)
-            col = self._contrib[:, r]
-            best = np.argsort(-col, kind="stable")[:12]
-            top = self._top[r] = (best.tolist(), col[best].tolist())
+        if top is None:
+            top = self._top[r] = self.rank_row(r)
         if self._low is None:
             self._low = self.text.lower()
         idx = self._idx
