@@ -336,20 +336,26 @@ def calibration_texts() -> list[str]:
 
 def _pack_int8(weights: list) -> list | None:
     """oneDNN's packed form of each int8 (k, m) weight for ``torch.ops.onednn.qlinear_pointwise``, or None where
-    this torch has no such operator (or it fails on a small product): then :func:`_int8_product` multiplies with
-    ``torch._int_mm``. The packed product also scales the int32 result, adds the bias and applies the ReLU in the
-    same pass over the output, with the same float32 arithmetic (tested equal)."""
+    this torch has no such operator, or its result on a check product differs in any bit from the plain path's:
+    then :func:`_int8_product` multiplies with ``torch._int_mm``. The packed product also scales the int32
+    result, adds the bias and applies the ReLU in the same pass over the output, with the same float32
+    arithmetic (tested equal)."""
     import torch
 
     try:
-        qlinear, prepack = torch.ops.onednn.qlinear_pointwise, torch.ops.onednn.qlinear_prepack
+        prepack = torch.ops.onednn.qlinear_prepack
         packed = [(prepack(w.t().contiguous(), None), torch.zeros(w.shape[1], dtype=torch.long)) for w in weights]
-        w0, (p0, z0) = weights[0], packed[0]
-        x = torch.ones((2, w0.shape[0]), dtype=torch.uint8)
-        ones = torch.ones(w0.shape[1])
-        got = qlinear(x, 1.0, 0, p0, ones, z0, None, 1.0, 0, torch.float32, "none", [], "")
-        if not torch.equal(got, w0.to(torch.float32).sum(0).expand(2, -1)):
-            return None
+        # a check product per input type (uint8 codes, int8 windows), with scales, bias and ReLU: where this
+        # CPU's kernel rounds any differently from the plain path, the plain path is used
+        g = torch.Generator().manual_seed(0)
+        w0, k, m = weights[0], weights[0].shape[0], weights[0].shape[1]
+        scales, bias = torch.rand(m, generator=g) / 64, torch.randn(m, generator=g)
+        for x in (torch.randint(0, 256, (40, k), dtype=torch.uint8, generator=g),
+                  torch.randint(-127, 128, (40, k), dtype=torch.int8, generator=g)):
+            for b, relu in ((None, False), (bias, True)):
+                if not torch.equal(_int8_product(x, w0, scales, packed, 0, b, relu),
+                                   _int8_product(x, w0, scales, None, 0, b, relu)):
+                    return None
     except (AttributeError, RuntimeError):
         return None
     return packed
