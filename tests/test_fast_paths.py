@@ -133,8 +133,26 @@ EDGES = ["nicht", "Nicht gut", "gut, nicht", "sowas", "von schlecht", "viel", "z
          "\x00nicht\x00", "zu\x00", "\x00\n", "wie", "immer", "wie immer", "na toll", "SEHR", "😡😡", "👍", ""]
 
 
+def surface(text: str) -> list[float]:
+    """The surface signals of one text, each pattern scanned over that text alone (the reference)."""
+    from cxnlp.classify import features as f
+
+    n = max(1, len(text.split()))
+    return [
+        min(len(f._NEG.findall(text)), 5) / 2.0,
+        min(len(f._INTENS.findall(text)), 5) / 2.0,
+        min(text.count("!"), 6) / 3.0,
+        min(text.count("?"), 6) / 3.0,
+        min(len(f._POS_EMOJI.findall(text)), 5) / 2.0,
+        min(len(f._NEG_EMOJI.findall(text)), 5) / 2.0,
+        min(len(f._IRONY.findall(text)), 3),
+        min(len(f._CAPS.findall(text)), 5) / 2.0,
+        min(np.log1p(n) / 5.0, 1.5),
+    ]
+
+
 def test_batch_surface_signals_equal_the_per_text_ones():
-    from cxnlp.classify.features import SURFACE_NAMES, surface, surface_batch
+    from cxnlp.classify.features import SURFACE_NAMES, surface_batch
 
     texts = corpus(600) + EDGES + EDGES[::-1]
     got = surface_batch(texts)

@@ -25,8 +25,18 @@ def test_one_known_word_is_its_own_mean_max_and_top_two():
     assert np.allclose(got, [0.3, 0.6, 0.3, 0.6, 0.0, 1.0, 0.3, 0.6], atol=1e-3)
 
 
+def _summary(neg: list[float], pos: list[float]) -> list[float]:
+    """One text's eight figures from its hits' values by a plain loop (the reference): mean, max, share above
+    0.5, mean of the two largest, each for p(negative) then p(positive)."""
+    out = []
+    for stat in (lambda v: sum(v) / len(v), max, lambda v: sum(x > 0.5 for x in v) / len(v),
+                 lambda v: sum(sorted(v)[-2:]) / min(2, len(v))):
+        out += [stat(neg), stat(pos)]
+    return out
+
+
 def test_batch_summaries_equal_the_per_text_summary():
-    from cxnlp.classify.lexicon import _summaries, _summary
+    from cxnlp.classify.lexicon import _summaries
 
     rng = np.random.default_rng(5)
     n = 300

@@ -34,30 +34,19 @@ _CAPS = re.compile(r"\b[A-ZÄÖÜ]{4,}\b")
 SURFACE_NAMES = ["neg", "intens", "excl", "quest", "pos_emoji", "neg_emoji", "irony", "caps", "len"]
 
 
-def surface(text: str) -> list[float]:
-    n = max(1, len(text.split()))
-    return [
-        min(len(_NEG.findall(text)), 5) / 2.0,
-        min(len(_INTENS.findall(text)), 5) / 2.0,
-        min(text.count("!"), 6) / 3.0,
-        min(text.count("?"), 6) / 3.0,
-        min(len(_POS_EMOJI.findall(text)), 5) / 2.0,
-        min(len(_NEG_EMOJI.findall(text)), 5) / 2.0,
-        min(len(_IRONY.findall(text)), 3),
-        min(len(_CAPS.findall(text)), 5) / 2.0,
-        min(np.log1p(n) / 5.0, 1.5),
-    ]
-
-
-_SURFACE_PATTERNS = (_NEG, _INTENS, _POS_EMOJI, _NEG_EMOJI, _IRONY, _CAPS)
+# the signals counted by pattern, as (column of SURFACE_NAMES, pattern, cap, divisor): a text's matches, at most
+# ``cap``, over ``divisor``; "excl" and "quest" count "!" and "?" (at most 6, over 3), "len" is
+# min(log1p(words) / 5, 1.5) with at least one word
+_SURFACE_COUNTS = ((0, _NEG, 5, 2.0), (1, _INTENS, 5, 2.0), (4, _POS_EMOJI, 5, 2.0), (5, _NEG_EMOJI, 5, 2.0),
+                   (6, _IRONY, 3, 1.0), (7, _CAPS, 5, 2.0))
 _SEP = "\x00\n"  # between texts in surface_batch: no pattern matches it, and it is no word character
 
 
 def surface_batch(texts: Sequence[str]) -> np.ndarray:
-    """``surface`` of every text, (n, 9) float32: the same numbers, with one regex scan per pattern over the
-    batch joined by a separator instead of one per text and pattern. No pattern matches the separator and it is
-    no word character, so every match lies inside one text and the word-boundary checks at a text's edges see
-    what they see at a string's edges."""
+    """The surface signals (SURFACE_NAMES) of every text, (n, 9) float32, with one regex scan per pattern over
+    the batch joined by a separator instead of one per text and pattern. No pattern matches the separator and
+    it is no word character, so every match lies inside one text and the word-boundary checks at a text's edges
+    see what they see at a string's edges (a test compares it with a scan of each text alone)."""
     n = len(texts)
     out = np.zeros((n, len(SURFACE_NAMES)), np.float64)
     if not n:
@@ -65,8 +54,7 @@ def surface_batch(texts: Sequence[str]) -> np.ndarray:
     joined = _SEP.join(texts)
     lens = np.fromiter(map(len, texts), np.int64, n)
     offsets = np.concatenate([[0], np.cumsum(lens + len(_SEP))[:-1]])
-    for col, (pat, cap, div) in zip((0, 1, 4, 5, 6, 7), zip(_SURFACE_PATTERNS, (5, 5, 5, 5, 3, 5),
-                                                            (2.0, 2.0, 2.0, 2.0, 1.0, 2.0))):
+    for col, pat, cap, div in _SURFACE_COUNTS:
         starts = [m.start() for m in pat.finditer(joined)]
         if starts:
             counts = np.bincount(np.searchsorted(offsets, starts, side="right") - 1, minlength=n)

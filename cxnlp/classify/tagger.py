@@ -199,10 +199,7 @@ class Tagger(BatchTagging):
         from scipy import sparse
 
         doc_sel = [i for kind, i in sources if kind == "doc"]
-        parts = ([Xd[doc_sel]] if doc_sel else []) + ([Xm] if Xm is not None else [])
-        stacked = sparse.vstack(parts, format="csr")
-        emb_parts = ([Ed[doc_sel]] if doc_sel and Ed is not None else []) + ([Em] if Em is not None else [])
-        # back to sentence order: doc-sourced rows come first in ``stacked``, then the multi-sentence rows
+        # back to sentence order: doc-sourced rows come first when stacked, then the multi-sentence rows
         order, nd = [], 0
         for kind, i in sources:
             if kind == "doc":
@@ -210,8 +207,13 @@ class Tagger(BatchTagging):
                 nd += 1
             else:
                 order.append(len(doc_sel) + i)
-        Xs = stacked[order]
-        Es = np.concatenate(emb_parts)[order] if Ed is not None else None
+
+        def sentence_rows(doc_block, multi_block, stack):
+            parts = ([doc_block[doc_sel]] if doc_sel else []) + ([multi_block] if multi_block is not None else [])
+            return stack(parts)[order]
+
+        Xs = sentence_rows(Xd, Xm, lambda parts: sparse.vstack(parts, format="csr"))
+        Es = None if Ed is None else sentence_rows(Ed, Em, np.concatenate)
         pd = self.model.predict_features(Xd, emb=Ed)
         ps = self.model.predict_features(Xs, ["sentiment", "sentence_type"], Es)
         scores = _BatchScores(pd, ps, self.taxonomy, self.thresholds, self.model.heads.heads["phase"].classes)
@@ -374,6 +376,9 @@ class _BatchScores:
             setattr(self, name, list(zip(p.tolist(), _round4(p).tolist())))
 
 
+EVIDENCE_CANDIDATES = 12  # a head row's strongest terms tried, in order, as a tag's model evidence
+
+
 class _BatchTerms:
     """Every document's word terms and their contribution to every head row, gathered for the whole batch at
     once; :meth:`of` gives one document's :class:`_Terms`."""
@@ -388,7 +393,7 @@ class _BatchTerms:
         self.bounds = np.searchsorted(pos, ptr).tolist()  # document j's entries: bounds[j]:bounds[j + 1]
         self.ranked: list[dict[int, tuple[list[int], list[float]]]] = [{} for _ in range(len(ptr) - 1)]
 
-    def rank(self, pairs: Sequence[tuple[int, int]], k: int = 12) -> None:
+    def rank(self, pairs: Sequence[tuple[int, int]], k: int = EVIDENCE_CANDIDATES) -> None:
         """For each (document, head row) pair, the document's ``k`` strongest terms with a positive pull on that
         row, strongest first (ties in column order), as :class:`_Terms` ranks a row: one sort for the batch
         instead of one per pair."""
@@ -435,10 +440,10 @@ class _Terms:
         self._spans: dict[int, tuple[int, int] | None] = {}
 
     def rank_row(self, r: int) -> tuple[list[int], list[float]]:
-        """Head row ``r``'s 12 strongest terms (positions in this text's terms) and their pulls, strongest first,
-        ties in column order (the pulls after the last positive one are never shown)."""
+        """Head row ``r``'s EVIDENCE_CANDIDATES strongest terms (positions in this text's terms) and their pulls,
+        strongest first, ties in column order (the pulls after the last positive one are never shown)."""
         col = self._contrib[:, r]
-        best = np.argsort(-col, kind="stable")[:12]
+        best = np.argsort(-col, kind="stable")[:EVIDENCE_CANDIDATES]
         return best.tolist(), col[best].tolist()
 
     def evidence(self, head: str, cls: int, exclude: list[dict], k: int = 3) -> list[dict]:
